@@ -1,0 +1,173 @@
+"""The eventsourcing aggregates: one consistency boundary each, with optimistic concurrency.
+
+Every stored domain event carries ``entry``: the record as a JSON-shaped dict (decimals and
+dates as strings). Keeping the payload in the import format means the log *is* the ledger's
+history in its own words, ``log --format jsonl`` re-imports, and upcasting a record is a dict
+transformation. Validation happens in the command methods (``record``); event ``apply`` bodies
+only change state, because they run again on every replay.
+
+Topics are ``pledgeledger.aggregates:<Class>.<Event>``: do not move or rename these classes
+without registering the old topic (``eventsourcing.utils.register_topic``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from .convert import structure_event, unstructure_event
+from .domain import AgreementState, LetterState, PledgeTree, check_shape
+from .errors import Refused
+from .events import Agreement, Amendment, Event, LetterOfIntent, Pledge, Withdrawal
+
+__all__ = [
+    "AgreementAggregate",
+    "IdClaim",
+    "LedgerAggregate",
+    "LetterAggregate",
+    "PledgeAggregate",
+    "claim_id",
+    "root_id",
+]
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://pypi.org/project/pledgeledger/")
+
+
+def root_id(ledger_id: str) -> UUID:
+    """The aggregate id of the pledge, LOI or agreement whose record id is ``ledger_id``."""
+    return uuid5(_NAMESPACE, "root:" + ledger_id)
+
+
+def claim_id(ledger_id: str) -> UUID:
+    """The aggregate id of the claim on ``ledger_id``: ids are unique across the ledger."""
+    return uuid5(_NAMESPACE, "id:" + ledger_id)
+
+
+class IdClaim(Aggregate):
+    """Who owns a record id. Creating it twice conflicts, so two writers cannot share an id."""
+
+    class Claimed(Aggregate.Created):
+        ledger_id: str
+        owner: UUID
+
+    def __init__(self, ledger_id: str, owner: UUID) -> None:
+        self.ledger_id = ledger_id
+        self.owner = owner
+
+    @classmethod
+    def claim(cls, ledger_id: str, owner: UUID, at: datetime) -> IdClaim:
+        return cls._create(
+            cls.Claimed, id=claim_id(ledger_id), ledger_id=ledger_id, owner=owner, timestamp=at
+        )
+
+
+class LedgerAggregate(Aggregate):
+    """Base of the aggregates that hold records; ``records`` maps every id they own."""
+
+    class Started(Aggregate.Created):
+        entry: dict[str, Any]
+
+    class Recorded(Aggregate.Event):
+        entry: dict[str, Any]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.apply_event(structure_event(self.entry))
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.start(structure_event(entry))
+
+    def start(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def apply_event(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def check(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def lookup(self, ledger_id: str) -> Event | None:
+        raise NotImplementedError
+
+    def record(self, event: Event, at: datetime) -> None:
+        """Check ``event`` against this boundary's invariants, then append it."""
+        self.check(event)
+        self.trigger_event(self.Recorded, entry=unstructure_event(event), timestamp=at)
+
+    @classmethod
+    def begin(cls, event: Event, at: datetime) -> Any:
+        check_shape(event)
+        return cls._create(
+            cls.Started, id=root_id(event.id), entry=unstructure_event(event), timestamp=at
+        )
+
+
+class PledgeAggregate(LedgerAggregate):
+    """A pledge and its tree of tranches and deliveries: invariants 1-5 hold inside it."""
+
+    def start(self, event: Event) -> None:
+        assert isinstance(event, Pledge)
+        self.tree: PledgeTree = PledgeTree.start(event)
+
+    def apply_event(self, event: Event) -> None:
+        self.tree.apply(event)
+
+    def check(self, event: Event) -> None:
+        self.tree.check(event)
+
+    def lookup(self, ledger_id: str) -> Event | None:
+        return self.tree.records.get(ledger_id)
+
+
+class LetterAggregate(LedgerAggregate):
+    """A letter of intent and its corrections."""
+
+    def start(self, event: Event) -> None:
+        assert isinstance(event, LetterOfIntent)
+        self.letter: LetterState = LetterState.start(event)
+        self.records: dict[str, Event] = {event.id: event}
+
+    def apply_event(self, event: Event) -> None:
+        assert isinstance(event, Amendment | Withdrawal)
+        self.letter.apply(event)
+        self.records[event.id] = event
+
+    def check(self, event: Event) -> None:
+        if not isinstance(event, Amendment | Withdrawal):
+            raise Refused(event.id, f"a {event.type} cannot be recorded under a letter of intent", 5)
+        self.letter.check(event)
+
+    def lookup(self, ledger_id: str) -> Event | None:
+        return self.records.get(ledger_id)
+
+
+class AgreementAggregate(LedgerAggregate):
+    """An agreement and its withdrawal, if any."""
+
+    def start(self, event: Event) -> None:
+        assert isinstance(event, Agreement)
+        self.agreement: AgreementState = AgreementState(record=event)
+        self.records: dict[str, Event] = {event.id: event}
+
+    def apply_event(self, event: Event) -> None:
+        assert isinstance(event, Withdrawal)
+        self.agreement.apply(event)
+        self.records[event.id] = event
+
+    def check(self, event: Event) -> None:
+        if not isinstance(event, Amendment | Withdrawal):
+            raise Refused(event.id, f"a {event.type} cannot be recorded under an agreement", 5)
+        self.agreement.check(event)
+
+    def lookup(self, ledger_id: str) -> Event | None:
+        return self.records.get(ledger_id)
+
+
+ROOT_AGGREGATES: dict[str, type[LedgerAggregate]] = {
+    "pledge": PledgeAggregate,
+    "loi": LetterAggregate,
+    "agreement": AgreementAggregate,
+}
+"""Which aggregate a root record starts."""

@@ -1,0 +1,51 @@
+"""Reading JSON Lines files into events, with errors that name the file, line and field."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from .convert import structure_event
+from .errors import ImportFailed, InvalidRecord
+from .events import Event
+
+__all__ = ["Origin", "read_jsonl"]
+
+
+@attrs.frozen
+class Origin:
+    """Where a record came from, for error messages."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Origin, Event]]:
+    """Yield each non-blank line of ``path`` as an event; raise :class:`ImportFailed` at the
+    first bad line (bad JSON, unknown type, or bad fields, all fields of that line at once)."""
+    name = os.fspath(path)
+    try:
+        handle = Path(path).open(encoding="utf-8")  # noqa: SIM115  # closed by the with below
+    except OSError as exc:
+        raise ImportFailed(name, 0, InvalidRecord([f"cannot read file: {exc.strerror}"])) from None
+    with handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            origin = Origin(name, number)
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                message = f"(record): not valid JSON: {exc.msg} at column {exc.colno}"
+                raise ImportFailed(name, number, InvalidRecord([message])) from None
+            try:
+                yield origin, structure_event(data)
+            except InvalidRecord as exc:
+                raise ImportFailed(name, number, exc) from None

@@ -1,0 +1,246 @@
+"""From events to totals: each event becomes signed *postings*, and totals are their sums.
+
+A posting says "under these group keys, in this unit, this much more (or less) was pledged,
+allocated, delivered or intended, on this world date, as recorded at this time". Because every
+figure is a sum of postings, any grouping adds up to the same grand totals (invariant 6), and
+the bitemporal questions are filters: ``as_of`` keeps postings whose world date is on or before
+it, ``known_at`` keeps postings recorded at or before it. Amendments post the difference, and
+withdrawals post the reversal of what they cancel.
+
+Sector spreading (DESIGN.md, "Totals"): a node's amount is posted under its own sector and taken
+back from its parent's sector, so each amount ends up under the most specific sector known and a
+parent shows only what it holds beyond its children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from .domain import LetterState, Node, PledgeTree
+from .events import (
+    Agreement,
+    Amendment,
+    Delivery,
+    Event,
+    LetterOfIntent,
+    Pledge,
+    Tranche,
+    Withdrawal,
+)
+
+__all__ = ["GROUPS", "Posting", "Projector", "Totals", "sum_postings"]
+
+Group = Literal["sector", "agreement", "pledger", "recipient"]
+GROUPS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
+ZERO = Decimal(0)
+
+
+@attrs.frozen
+class Posting:
+    """One signed change to the totals of one group-key combination and unit."""
+
+    sector: str
+    agreement: str | None
+    pledger: str
+    recipient: str
+    unit: str
+    world_date: date
+    recorded_at: datetime
+    pledged: Decimal = ZERO
+    allocated: Decimal = ZERO
+    delivered: Decimal = ZERO
+    intended: Decimal = ZERO
+
+
+@attrs.frozen
+class Totals:
+    """One row of totals: a group key and unit with its figures.
+
+    ``unallocated`` is derived, so ``pledged == allocated + unallocated`` holds by construction.
+    """
+
+    group: Group
+    key: str | None
+    unit: str
+    pledged: Decimal
+    allocated: Decimal
+    delivered: Decimal
+    intended: Decimal
+
+    @property
+    def unallocated(self) -> Decimal:
+        return self.pledged - self.allocated
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The JSON shape of DESIGN.md: the group name as key, figures as decimal strings."""
+        return {
+            self.group: self.key,
+            "unit": self.unit,
+            "pledged": str(self.pledged),
+            "allocated": str(self.allocated),
+            "delivered": str(self.delivered),
+            "intended": str(self.intended),
+            "unallocated": str(self.unallocated),
+        }
+
+
+@attrs.define
+class _Keys:
+    agreement: str | None
+    pledger: str
+    recipient: str
+
+
+class Projector:
+    """Folds events, in log order, into postings.
+
+    It keeps the same :class:`PledgeTree` state as the aggregates (so both sides share one
+    meaning of every event), plus an index from every record id to the tree that owns it.
+    """
+
+    def __init__(self) -> None:
+        self.trees: dict[str, PledgeTree] = {}
+        self.owner: dict[str, str] = {}
+        self.letters: dict[str, LetterState] = {}
+
+    def _keys(self, tree: PledgeTree) -> _Keys:
+        root = tree.nodes[tree.root].record
+        assert isinstance(root, Pledge)
+        return _Keys(root.agreement, root.pledger, root.recipient)
+
+    def _node_postings(
+        self, tree: PledgeTree, node: Node, value: Decimal, when: date, at: datetime
+    ) -> Iterator[Posting]:
+        keys = self._keys(tree)
+        is_tranche = node.parent is not None
+        yield Posting(
+            node.sector, keys.agreement, keys.pledger, keys.recipient, node.unit, when, at,
+            pledged=value, allocated=value if is_tranche else ZERO,
+        )  # fmt: skip
+        if node.parent is not None:
+            parent = tree.nodes[node.parent]
+            yield Posting(
+                parent.sector, keys.agreement, keys.pledger, keys.recipient, node.unit, when, at,
+                pledged=-value, allocated=-value if parent.parent is not None else ZERO,
+            )  # fmt: skip
+
+    def _delivery_posting(
+        self, tree: PledgeTree, parent_id: str, value: Decimal, when: date, at: datetime
+    ) -> Posting:
+        keys = self._keys(tree)
+        parent = tree.nodes[parent_id]
+        return Posting(
+            parent.sector, keys.agreement, keys.pledger, keys.recipient, parent.unit, when, at,
+            delivered=value,
+        )  # fmt: skip
+
+    @staticmethod
+    def _letter_posting(letter: LetterState, value: Decimal, when: date, at: datetime) -> Posting:
+        r = letter.record
+        return Posting(
+            r.sector, r.agreement, r.party, r.counterparty, r.unit, when, at, intended=value
+        )
+
+    def apply(self, event: Event, recorded_at: datetime) -> list[Posting]:
+        """Fold one event and return the postings it makes."""
+        when = event.world_date
+        postings: list[Posting] = []
+        if isinstance(event, Agreement):
+            return postings
+        if isinstance(event, Pledge):
+            tree = PledgeTree.start(event)
+            self.trees[event.id] = tree
+            self.owner[event.id] = event.id
+            postings.extend(self._node_postings(tree, tree.nodes[event.id], event.amount, when,
+                                                recorded_at))  # fmt: skip
+            return postings
+        if isinstance(event, LetterOfIntent):
+            letter = LetterState.start(event)
+            self.letters[event.id] = letter
+            self.owner[event.id] = event.id
+            return [self._letter_posting(letter, event.amount, when, recorded_at)]
+        if isinstance(event, Tranche | Delivery):
+            root = self.owner[event.parent]
+            tree = self.trees[root]
+            tree.apply(event)
+            self.owner[event.id] = root
+            if isinstance(event, Tranche):
+                node = tree.nodes[event.id]
+                postings.extend(self._node_postings(tree, node, event.amount, when, recorded_at))
+            else:
+                postings.append(
+                    self._delivery_posting(tree, event.parent, event.amount, when, recorded_at)
+                )
+            return postings
+        assert isinstance(event, Amendment | Withdrawal)
+        root = self.owner.get(event.target)
+        self.owner[event.id] = root or event.target
+        if root is None:  # an agreement's withdrawal: nothing to post
+            return postings
+        if root in self.letters:
+            letter = self.letters[root]
+            delta = event.amount - letter.amount if isinstance(event, Amendment) else -letter.amount
+            letter.apply(event)
+            return [self._letter_posting(letter, delta, when, recorded_at)]
+        tree = self.trees[root]
+        if event.target in tree.deliveries:
+            delivery = tree.deliveries[event.target]
+            delta = (
+                event.amount - delivery.amount if isinstance(event, Amendment) else -delivery.amount
+            )
+            postings.append(self._delivery_posting(tree, delivery.parent, delta, when, recorded_at))
+        else:
+            target = tree.nodes[event.target]
+            if isinstance(event, Amendment):
+                postings.extend(self._node_postings(tree, target, event.amount - target.amount,
+                                                    when, recorded_at))  # fmt: skip
+            else:
+                for node in list(tree.subtree(target)):
+                    postings.extend(self._node_postings(tree, node, -node.amount, when,
+                                                        recorded_at))  # fmt: skip
+        tree.apply(event)
+        return postings
+
+
+def _group_key(posting: Posting, by: Group, depth: int | None) -> str | None:
+    key: str | None = getattr(posting, by)
+    if by == "sector" and depth is not None and key is not None:
+        key = "/".join(key.split("/")[:depth])
+    return key
+
+
+def sum_postings(
+    postings: Iterable[Posting],
+    by: Group = "sector",
+    *,
+    depth: int | None = None,
+    as_of: date | None = None,
+    known_at: datetime | None = None,
+) -> list[Totals]:
+    """Group and sum postings; rows whose figures are all zero are left out.
+
+    Rows are sorted by key (the ``None`` key, "no agreement", last) and then by unit.
+    """
+    sums: dict[tuple[str | None, str], list[Decimal]] = {}
+    for p in postings:
+        if as_of is not None and p.world_date > as_of:
+            continue
+        if known_at is not None and p.recorded_at > known_at:
+            continue
+        row = sums.setdefault((_group_key(p, by, depth), p.unit), [ZERO, ZERO, ZERO, ZERO])
+        row[0] += p.pledged
+        row[1] += p.allocated
+        row[2] += p.delivered
+        row[3] += p.intended
+    rows = [
+        Totals(by, key, unit, *figures)
+        for (key, unit), figures in sums.items()
+        if any(figures)
+    ]
+    rows.sort(key=lambda r: (r.key is None, r.key or "", r.unit))
+    return rows
