@@ -92,7 +92,7 @@ class _UnitOfWork:
         self.at = at
         self.aggregates: dict[UUID, LedgerAggregate] = {}
         self.owners: dict[str, UUID | None] = {}
-        self.claims: list[IdClaim] = []
+        self.pending: list[Any] = []
         self.recorded: list[str] = []
         self.skipped: list[str] = []
 
@@ -136,11 +136,10 @@ class _UnitOfWork:
             aggregate = self._referenced(event, ref_field, getattr(event, ref_field))
             aggregate.record(event, self.at)
         self.owners[event.id] = aggregate.id
-        self.claims.append(IdClaim.claim(event.id, aggregate.id, self.at))
+        # Collected now, so the log keeps the order in which events were given.
+        self.pending.extend(aggregate.collect_events())
+        self.pending.extend(IdClaim.claim(event.id, aggregate.id, self.at).collect_events())
         self.recorded.append(event.id)
-
-    def changed(self) -> list[Any]:
-        return [a for a in self.aggregates.values() if a.pending_events] + self.claims
 
 
 def _as_event(item: Event | Mapping[str, Any]) -> Event:
@@ -240,7 +239,7 @@ class Ledger:
                 if progress is not None:
                     progress(done, len(items))
             try:
-                self._app.save(*work.changed())
+                self._app.save(*work.pending)
             except (IntegrityError, OperationalError) as exc:
                 # Another writer got there first, or holds the database: start over from what
                 # is now recorded. Its events are kept; ours are re-checked against them.
@@ -324,6 +323,17 @@ class Ledger:
             raise LedgerError(f"{ledger_id} is not a letter of intent")
         return LetterView.of(owner.letter)
 
+    def view(self, ledger_id: str) -> NodeView | LetterView | Event:
+        """What ``show`` shows for ``ledger_id``: a pledge's tree, a letter, or an agreement's
+        record, whichever owns the id."""
+        owner = self._owner(ledger_id)
+        if isinstance(owner, PledgeAggregate):
+            return self.tree(ledger_id)
+        if isinstance(owner, LetterAggregate):
+            return LetterView.of(owner.letter)
+        assert isinstance(owner, AgreementAggregate)
+        return owner.agreement.record
+
     def lookup(self, ledger_id: str) -> Event:
         """The record stored under ``ledger_id``."""
         event = self._owner(ledger_id).lookup(ledger_id)
@@ -373,9 +383,10 @@ class Ledger:
             work.add(logged.event)
         except LedgerError as exc:
             return [f"event {logged.position}: {exc}"]
-        for thing in work.changed():
-            thing.collect_events()
-            rebuilt[thing.id] = thing
+        rebuilt.update(work.aggregates)
+        for event in work.pending:  # the claims, so that ids stay unique in the rebuild
+            if isinstance(event, IdClaim.Claimed):
+                rebuilt[event.originator_id] = event.mutate(None)
         return []
 
     def _compare(

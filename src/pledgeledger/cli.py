@@ -1,0 +1,302 @@
+"""The ``pledgeledger`` command. Holds no domain logic: every command is a call on :class:`Ledger`.
+
+Other tools script against this (DESIGN.md, "The CLI contract"): exit 0 on success, 1 when an
+event is refused or a check fails, 2 when the command line does not parse. Errors are one line
+on stderr; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from .convert import converter, unstructure_event
+from .errors import LedgerError
+from .formatting import (
+    log_jsonl,
+    log_table,
+    render_letter,
+    render_tree,
+    totals_csv,
+    totals_json,
+    totals_table,
+)
+from .ledger import Ledger
+from .projections import GROUPS, Group
+from .view import LetterView, NodeView
+
+__all__ = ["cli", "main"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Date(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO date such as 2025-10-28", param, ctx)
+
+
+class _Instant(click.ParamType):
+    name = "DATETIME"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 date-time such as 2025-10-28T12:00:00+09:00",
+                param,
+                ctx,
+            )
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class _State:
+    def __init__(self, db: str | None, debug: bool) -> None:
+        self.db = db
+        self.debug = debug
+
+    @contextmanager
+    def ledger(self) -> Iterator[Ledger]:
+        with Ledger.open(self.db) as ledger:
+            yield ledger
+
+
+def _friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn ledger errors into one line on stderr and exit 1, unless ``--debug``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ctx = click.get_current_context()
+        debug = isinstance(ctx.obj, _State) and ctx.obj.debug
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (LedgerError, OSError) as exc:
+            if debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+        except Exception as exc:  # noqa: BLE001  # promise: no traceback without --debug
+            if debug:
+                raise
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                err=True,
+            )
+            ctx.exit(1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback drawing click's bar on stderr, only when a person is watching."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        yield update
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--db",
+    metavar="PATH_OR_URL",
+    help="Ledger to use: a SQLite file path, or a postgresql:// URL. "
+    "Default: $PLEDGELEDGER_DB, else ./pledgeledger.db.",
+)
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.version_option(package_name="pledgeledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
+    """Keep an event-sourced ledger of public commitments: pledges, the tranches carved out of
+    them, letters of intent (LOIs) and deliveries.
+
+    Every announcement is appended as an immutable event; corrections are new events. Totals are
+    rebuilt from the log, as of any world date and as known at any recorded time.
+
+    \b
+    Try the worked example:
+      pledgeledger --db demo.db import examples/us_japan_2025/events.jsonl
+      pledgeledger --db demo.db totals --by sector --depth 1
+      pledgeledger --db demo.db show jp-us-550b
+
+    Exit codes: 0 ok, 1 refused event or failed check, 2 bad command line.
+    """
+    ctx.obj = _State(db, debug)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_obj
+@_friendly
+def import_(state: _State, files: tuple[str, ...]) -> None:
+    """Append the events in JSON Lines FILES, all or nothing.
+
+    Each line is one event object with a "type" (agreement, pledge, tranche, loi, delivery,
+    amendment, withdrawal); see docs/format.md. Lines already recorded with the same content are
+    skipped, so re-running an import is safe. If any line of any file is malformed or refused,
+    nothing is written and the error names the file, line and field.
+    """
+    with state.ledger() as ledger:
+        with _progress("Checking events") as progress:
+            result = ledger.import_files(files, progress=progress)
+    click.echo(
+        f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} "
+        "already recorded"
+    )
+
+
+@cli.command()
+@click.option(
+    "--by",
+    type=click.Choice(GROUPS),
+    default="sector",
+    show_default=True,
+    help="Group rows by this key. LOIs group under their party (pledger) and counterparty "
+    "(recipient).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
+)
+@click.option("--as-of", type=_Date(), help="Count events dated (world date) on or before DATE.")
+@click.option(
+    "--known-at",
+    type=_Instant(),
+    help="Count events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+@_friendly
+def totals(
+    state: _State,
+    by: Group,
+    depth: int | None,
+    as_of: date | None,
+    known_at: datetime | None,
+    fmt: str,
+) -> None:
+    """Pledged, allocated, unallocated, delivered and intended per group and unit.
+
+    pledged = allocated + unallocated in every row; units are never added together. By sector,
+    each amount counts once, under the most specific sector known.
+    """
+    if depth is not None and by != "sector":
+        raise click.UsageError("--depth applies only to --by sector")
+    with state.ledger() as ledger:
+        rows = ledger.totals(by, depth=depth, as_of=as_of, known_at=known_at)
+    if fmt == "json":
+        click.echo(totals_json(rows))
+    elif fmt == "csv":
+        click.echo(totals_csv(rows, by), nl=False)
+    else:
+        click.echo(totals_table(rows, by))
+
+
+@cli.command()
+@click.argument("event_id", metavar="ID")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+@_friendly
+def show(state: _State, event_id: str, fmt: str) -> None:
+    """Show the tree of the pledge or tranche ID (or the letter of intent ID): figures, headroom,
+    amendment history and the sources of each figure."""
+    with state.ledger() as ledger:
+        view = ledger.view(event_id)
+    if fmt == "json":
+        click.echo(json.dumps(converter.unstructure(view), indent=2, ensure_ascii=False))
+    elif isinstance(view, NodeView):
+        click.echo(render_tree(view))
+    elif isinstance(view, LetterView):
+        click.echo(render_letter(view))
+    else:
+        click.echo(json.dumps(unstructure_event(view), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option("--since", type=click.IntRange(min=0), default=0, help="Start after position N.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="jsonl prints the events in the import format, so the output re-imports.",
+)
+@click.pass_obj
+@_friendly
+def log(state: _State, since: int, fmt: str) -> None:
+    """The recorded events, in the order they were recorded."""
+    with state.ledger() as ledger:
+        if fmt == "jsonl":
+            for line in log_jsonl(ledger.events(since)):
+                click.echo(line)
+        else:
+            click.echo(log_table(ledger.events(since)))
+
+
+@cli.command()
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Also re-check every event against the invariants and compare the rebuilt state "
+    "with the stored one. Exit 1 on any difference.",
+)
+@click.pass_obj
+@_friendly
+def replay(state: _State, verify: bool) -> None:
+    """Rebuild the projections from the log, with progress and an events/s figure."""
+    with state.ledger() as ledger:
+        with _progress("Replaying") as progress:
+            report = ledger.replay(verify=verify, progress=progress)
+    click.echo(
+        f"replayed {report.events} event(s) in {report.seconds:.3f} s "
+        f"({report.events_per_second:,.0f} events/s)"
+    )
+    if verify:
+        for problem in report.problems:
+            click.echo(f"problem: {problem}", err=True)
+        if report.problems:
+            raise LedgerError(f"verify failed: {len(report.problems)} problem(s)")
+        click.echo("verified: every event passes the invariants; rebuilt state equals stored")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pledgeledger")
