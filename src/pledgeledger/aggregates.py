@@ -136,7 +136,9 @@ class LetterAggregate(LedgerAggregate):
 
     def check(self, event: Event) -> None:
         if not isinstance(event, Amendment | Withdrawal):
-            raise Refused(event.id, f"a {event.type} cannot be recorded under a letter of intent", 5)
+            raise Refused(
+                event.id, f"a {event.type} cannot be recorded under a letter of intent", 5
+            )
         self.letter.check(event)
 
     def lookup(self, ledger_id: str) -> Event | None:

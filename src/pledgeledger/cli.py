@@ -38,7 +38,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class _Date(click.ParamType):
+class _Date(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
@@ -50,7 +50,7 @@ class _Date(click.ParamType):
             self.fail(f"{value!r} is not an ISO date such as 2025-10-28", param, ctx)
 
 
-class _Instant(click.ParamType):
+class _Instant(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
     name = "DATETIME"
 
     def convert(
@@ -96,7 +96,7 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
-        except Exception as exc:  # noqa: BLE001  # promise: no traceback without --debug
+        except Exception as exc:  # promise: no traceback without --debug
             if debug:
                 raise
             click.echo(
@@ -164,9 +164,8 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     skipped, so re-running an import is safe. If any line of any file is malformed or refused,
     nothing is written and the error names the file, line and field.
     """
-    with state.ledger() as ledger:
-        with _progress("Checking events") as progress:
-            result = ledger.import_files(files, progress=progress)
+    with state.ledger() as ledger, _progress("Checking events") as progress:
+        result = ledger.import_files(files, progress=progress)
     click.echo(
         f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} "
         "already recorded"
@@ -282,9 +281,8 @@ def log(state: _State, since: int, fmt: str) -> None:
 @_friendly
 def replay(state: _State, verify: bool) -> None:
     """Rebuild the projections from the log, with progress and an events/s figure."""
-    with state.ledger() as ledger:
-        with _progress("Replaying") as progress:
-            report = ledger.replay(verify=verify, progress=progress)
+    with state.ledger() as ledger, _progress("Replaying") as progress:
+        report = ledger.replay(verify=verify, progress=progress)
     click.echo(
         f"replayed {report.events} event(s) in {report.seconds:.3f} s "
         f"({report.events_per_second:,.0f} events/s)"

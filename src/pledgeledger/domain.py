@@ -61,7 +61,7 @@ def check_shape(event: Event) -> None:
 
 @attrs.define
 class Node:
-    """A pledge or tranche: an amount that tranches are carved out of and deliveries made against."""
+    """A pledge or tranche: an amount to carve tranches out of and make deliveries against."""
 
     id: str
     kind: str

@@ -61,10 +61,8 @@ def totals_table(rows: Sequence[Totals], by: Group) -> str:
         return "(no totals: nothing recorded matches)"
     headers = [by.upper(), "UNIT", "PLEDGED", "ALLOCATED", "UNALLOCATED", "DELIVERED", "INTENDED"]
     cells = [
-        [
-            _key(r.key), r.unit, figure(r.pledged), figure(r.allocated), figure(r.unallocated),
-            figure(r.delivered), figure(r.intended),
-        ]  # fmt: skip
+        [_key(r.key), r.unit]
+        + [figure(v) for v in (r.pledged, r.allocated, r.unallocated, r.delivered, r.intended)]
         for r in rows
     ]
     return table(headers, cells, numeric={2, 3, 4, 5, 6})

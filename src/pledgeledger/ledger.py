@@ -33,7 +33,7 @@ from .convert import structure_event
 from .errors import ConcurrencyError, DuplicateId, ImportFailed, LedgerError, NotFound, Refused
 from .events import Event, LetterOfIntent, Pledge
 from .importer import Origin, read_jsonl
-from .projections import Group, Posting, Projector, Totals, sum_postings
+from .projections import GROUPS, Group, Posting, Projector, Totals, sum_postings
 from .store import LedgerApplication, persistence_env, resolve_target
 from .view import LetterView, LoggedEvent, NodeView
 
@@ -267,7 +267,9 @@ class Ledger:
                 domain_event = mapper.to_domain_event(notification)
                 entry = domain_event.entry  # type: ignore[attr-defined]  # our event classes
                 yield LoggedEvent(
-                    notification.id, domain_event.timestamp, structure_event(entry)
+                    notification.id,
+                    domain_event.timestamp,  # type: ignore[attr-defined]  # our event classes
+                    structure_event(entry),
                 )
             if len(page) < PAGE:
                 return
@@ -397,7 +399,7 @@ class Ledger:
             stored = self._app.load(aggregate_id)
             if stored is None or vars(stored) != vars(aggregate):
                 problems.append(f"aggregate {aggregate_id} differs from its rebuilt state")
-        for group in ("sector", "agreement", "pledger", "recipient"):
-            if sum_postings(previous, group) != sum_postings(postings, group):  # type: ignore[arg-type]
+        for group in GROUPS:
+            if sum_postings(previous, group) != sum_postings(postings, group):
                 problems.append(f"totals by {group} differ from the ones rebuilt from the log")
         return problems

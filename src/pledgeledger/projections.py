@@ -178,16 +178,16 @@ class Projector:
                 )
             return postings
         assert isinstance(event, Amendment | Withdrawal)
-        root = self.owner.get(event.target)
-        self.owner[event.id] = root or event.target
-        if root is None:  # an agreement's withdrawal: nothing to post
+        owner = self.owner.get(event.target)
+        self.owner[event.id] = owner or event.target
+        if owner is None:  # an agreement's withdrawal: nothing to post
             return postings
-        if root in self.letters:
-            letter = self.letters[root]
+        if owner in self.letters:
+            letter = self.letters[owner]
             delta = event.amount - letter.amount if isinstance(event, Amendment) else -letter.amount
             letter.apply(event)
             return [self._letter_posting(letter, delta, when, recorded_at)]
-        tree = self.trees[root]
+        tree = self.trees[owner]
         if event.target in tree.deliveries:
             delivery = tree.deliveries[event.target]
             delta = (
@@ -210,7 +210,7 @@ class Projector:
 def _group_key(posting: Posting, by: Group, depth: int | None) -> str | None:
     key: str | None = getattr(posting, by)
     if by == "sector" and depth is not None and key is not None:
-        key = "/".join(key.split("/")[:depth])
+        return "/".join(key.split("/")[:depth])
     return key
 
 

@@ -71,7 +71,7 @@ class LedgerApplication(Application[UUID]):
     def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
         """The aggregate, or ``None`` when nothing was recorded under ``aggregate_id``."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: LedgerAggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        return aggregate  # type: ignore[no-any-return]  # repository.get is typed loosely
+        return aggregate
