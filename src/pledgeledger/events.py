@@ -87,6 +87,11 @@ class Pledge:
     sources: tuple[Source, ...]
 
     @property
+    def figure(self) -> Amount:
+        """The amount as one value with its unit and bound."""
+        return Amount(self.amount, self.unit, self.bound)
+
+    @property
     def world_date(self) -> date:
         return self.announced_on
 
@@ -104,6 +109,11 @@ class Tranche:
     sector: str
     announced_on: date
     sources: tuple[Source, ...]
+
+    @property
+    def figure(self) -> Amount:
+        """The amount as one value with its unit and bound."""
+        return Amount(self.amount, self.unit, self.bound)
 
     @property
     def world_date(self) -> date:
@@ -127,6 +137,11 @@ class LetterOfIntent:
     sources: tuple[Source, ...]
 
     @property
+    def figure(self) -> Amount:
+        """The amount as one value with its unit and bound."""
+        return Amount(self.amount, self.unit, self.bound)
+
+    @property
     def world_date(self) -> date:
         return self.announced_on
 
@@ -142,6 +157,11 @@ class Delivery:
     unit: str
     delivered_on: date
     sources: tuple[Source, ...]
+
+    @property
+    def figure(self) -> Amount:
+        """The amount as one value with its unit and bound."""
+        return Amount(self.amount, self.unit)
 
     @property
     def world_date(self) -> date:
