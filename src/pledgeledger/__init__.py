@@ -30,7 +30,7 @@ from .events import (
 )
 from .ledger import Ledger, RecordResult, ReplayReport
 from .projections import GROUPS, Totals
-from .view import CorrectionView, DeliveryView, LetterView, LoggedEvent, NodeView
+from .view import CorrectionView, DeliveryView, LedgerView, LetterView, LoggedEvent, NodeView
 
 __all__ = [
     "GROUPS",
@@ -48,6 +48,7 @@ __all__ = [
     "InvalidRecord",
     "Ledger",
     "LedgerError",
+    "LedgerView",
     "LetterOfIntent",
     "LetterView",
     "LoggedEvent",

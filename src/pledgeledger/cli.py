@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -30,7 +32,8 @@ from .formatting import (
 )
 from .ledger import Ledger
 from .projections import GROUPS, Group
-from .view import LetterView, NodeView
+from .timeline import EVERY, Every
+from .view import LedgerView, LetterView, NodeView
 
 __all__ = ["cli", "main"]
 
@@ -124,7 +127,53 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@contextmanager
+def _plugin_warnings() -> Iterator[None]:
+    """Show a skipped plugin's warning as one ``warning:`` line on stderr, not Python's
+    two-line form, and let every other warning through as it was."""
+    from .plugins import PluginWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PluginWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, PluginWarning):
+                    click.echo(f"warning: {w.message}", err=True)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class _PluginGroup(click.Group):
+    """Built-in commands resolve without loading any plugin (fast, and immune to broken ones);
+    plugin commands are added on first need: ``--help``, or a name that is not built in."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        from .plugins import add_commands
+
+        with _plugin_warnings():
+            add_commands(self, builtin=tuple(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(
+    cls=_PluginGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     metavar="PATH_OR_URL",
@@ -293,6 +342,152 @@ def replay(state: _State, verify: bool) -> None:
         if report.problems:
             raise LedgerError(f"verify failed: {len(report.problems)} problem(s)")
         click.echo("verified: every event passes the invariants; rebuilt state equals stored")
+
+
+def _extra_options(values: tuple[str, ...]) -> dict[str, str]:
+    extra = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="'-O'")
+        extra[key.strip()] = val
+    return extra
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    metavar="NAME",
+    help="Exporter to use; `pledgeledger plugins` lists them. Default: the one whose file suffix "
+    "OUTPUT ends with.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="PATH",
+    help="File to write, whole or not at all (a temporary file is renamed into place); "
+    "- for stdout.",
+)
+@click.option(
+    "--what",
+    metavar="CONTENT",
+    help="What to export: totals, events, timeline or all, as the format offers "
+    "(`pledgeledger plugins` lists them). Default: the format's first.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(GROUPS),
+    help="Group totals by this key. Default: sector (csv, chart); every grouping (json).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
+)
+@click.option("--as-of", type=_Date(), help="Export events dated (world date) on or before DATE.")
+@click.option(
+    "--known-at",
+    type=_Instant(),
+    help="Export events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
+)
+@click.option(
+    "--every",
+    type=click.Choice(EVERY),
+    default="month",
+    show_default=True,
+    help="Period of a timeline (--what timeline).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the exporter itself (see its docs); may be repeated.",
+)
+@click.pass_obj
+@_friendly
+def export(
+    state: _State,
+    fmt: str | None,
+    output: str,
+    what: str | None,
+    by: Group | None,
+    depth: int | None,
+    as_of: date | None,
+    known_at: datetime | None,
+    every: Every,
+    extra: tuple[str, ...],
+) -> None:
+    """Export the ledger with an exporter plugin: csv, json, jsonl and chart are built in.
+
+    \b
+      pledgeledger export -o totals.csv --by agreement
+      pledgeledger export -o events.csv --what events
+      pledgeledger export -o ledger.json
+      pledgeledger export -o backup.jsonl        # re-imports with `import`
+      pledgeledger export -o sectors.png --depth 1
+      pledgeledger export -o timeline.svg --what timeline --every quarter
+      pledgeledger export --format csv -o - | head
+
+    Every exporter sees the same read-only snapshot: the events up to the log's current end,
+    narrowed by --as-of and --known-at, and the totals computed from them.
+    """
+    from .exporters import ExportOptions, export_to, plan
+    from .plugins import UnknownExporter, exporter_for, get_exporter
+
+    if depth is not None and by not in (None, "sector"):
+        raise click.UsageError("--depth applies only to sector totals")
+    to_stdout = output == "-"
+    with _plugin_warnings():
+        try:
+            if fmt is not None:
+                exporter = get_exporter(fmt)
+            elif to_stdout:
+                raise click.UsageError("give --format when writing to stdout (-o -)")
+            else:
+                exporter = exporter_for(output)
+        except UnknownExporter as exc:
+            raise click.UsageError(str(exc)) from None
+    options = ExportOptions(by=by, depth=depth, what=what, every=every,
+                            extra=_extra_options(extra))  # fmt: skip
+    try:
+        options = plan(exporter, None if to_stdout else output, options)
+    except LedgerError as exc:
+        raise click.UsageError(str(exc)) from None
+    if to_stdout and exporter.binary and sys.stdout.isatty():
+        raise click.UsageError(
+            f"{exporter.name} output is binary: give --output FILE, or redirect stdout"
+        )
+    with state.ledger() as ledger:
+        view = LedgerView.of(ledger, as_of=as_of, known_at=known_at)
+        if to_stdout:
+            export_to(exporter, view, sys.stdout.buffer, options)
+            return
+        export_to(exporter, view, output, options)
+    click.echo(
+        f"wrote {os.fspath(output)} ({exporter.name}, {options.what}, "
+        f"{exporter.media_type_for(options.suffix)}, log position {view.head})"
+    )
+
+
+@cli.command("plugins")
+@_friendly
+def plugins_() -> None:
+    """The installed plugins as JSON: name, version, hooks and exporters, built-ins included.
+
+    A plugin that fails to load is left out with a warning on stderr. Set
+    PLEDGELEDGER_LOAD_PLUGINS=name,... to load only some (empty: none), and
+    PLEDGELEDGER_RAISE_PLUGIN_ERRORS=1 to see a failing plugin's traceback.
+    """
+    from .plugins import plugin_infos
+
+    with _plugin_warnings():
+        infos = plugin_infos()
+    click.echo(json.dumps(converter.unstructure(infos), indent=2, ensure_ascii=False))
 
 
 def main() -> None:

@@ -343,6 +343,8 @@ class LetterState:
 
     def check(self, event: Amendment | Withdrawal) -> None:
         check_shape(event)
+        if event.target != self.record.id:
+            raise Refused(event.id, f"target {event.target} is a correction, not a figure", 5)
         if not self.active:
             raise Refused(event.id, f"target {event.target} was withdrawn", 5)
         if event.announced_on < self.latest:

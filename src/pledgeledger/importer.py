@@ -32,11 +32,17 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Origin, Event]]:
     first bad line (bad JSON, unknown type, or bad fields, all fields of that line at once)."""
     name = os.fspath(path)
     try:
-        handle = Path(path).open(encoding="utf-8")  # noqa: SIM115  # closed by the with below
+        handle = Path(path).open("rb")  # noqa: SIM115  # closed by the with below
     except OSError as exc:
         raise ImportFailed(name, 0, InvalidRecord([f"cannot read file: {exc.strerror}"])) from None
     with handle:
-        for number, text in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            # Decoded line by line, so that a byte that is not UTF-8 is reported on its own line.
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                message = f"(record): not UTF-8 text: {exc.reason} at byte {exc.start + 1}"
+                raise ImportFailed(name, number, InvalidRecord([message])) from None
             if not text.strip():
                 continue
             origin = Origin(name, number)

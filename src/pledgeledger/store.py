@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Transcoder
 
 from .aggregates import LedgerAggregate
+from .codec import MsgspecTranscoder
 from .errors import LedgerError
 
 __all__ = ["DEFAULT_DB", "LedgerApplication", "persistence_env", "resolve_target"]
@@ -67,6 +69,12 @@ class LedgerApplication(Application[UUID]):
     """The event store. Holds no domain logic: :class:`pledgeledger.Ledger` drives it."""
 
     name = "pledgeledger"
+
+    def construct_transcoder(self) -> Transcoder:
+        """eventsourcing's JSON format, written and read by msgspec (see :mod:`.codec`)."""
+        transcoder = MsgspecTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def load(self, aggregate_id: UUID) -> LedgerAggregate | None:
         """The aggregate, or ``None`` when nothing was recorded under ``aggregate_id``."""

@@ -6,15 +6,29 @@ ledger, and the internals can change without breaking anyone who reads these.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .domain import DeliveryNode, LetterState, Node, PledgeTree
 from .events import Amendment, Bound, Event, Source, Withdrawal
 
-__all__ = ["CorrectionView", "DeliveryView", "LetterView", "LoggedEvent", "NodeView"]
+if TYPE_CHECKING:
+    from .ledger import Ledger
+    from .projections import Group, Totals
+    from .timeline import Every, TimelinePoint
+
+__all__ = [
+    "CorrectionView",
+    "DeliveryView",
+    "LedgerView",
+    "LetterView",
+    "LoggedEvent",
+    "NodeView",
+]
 
 
 @attrs.frozen
@@ -134,3 +148,121 @@ class LetterView:
             r.agreement, r.announced_on, letter.active, r.sources,
             tuple(CorrectionView.of(c) for c in letter.corrections),
         )  # fmt: skip
+
+
+def _library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # only exports need it
+
+    try:
+        return version("pledgeledger")
+    except PackageNotFoundError:  # pragma: no cover  # running from a source tree
+        return "0+unknown"
+
+
+class _Reader:
+    """The few read calls a :class:`LedgerView` needs, and nothing else.
+
+    Private on purpose: exporters see the view's methods, which return frozen records, and
+    never the :class:`Ledger` (which can write) or its event store.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._totals: dict[tuple[str, int | None], tuple[Totals, ...]] = {}
+        self._timelines: dict[tuple[str, str, int | None], tuple[TimelinePoint, ...]] = {}
+
+    def events(self, head: int) -> Iterator[LoggedEvent]:
+        for logged in self._ledger.events():
+            if logged.position > head:
+                return
+            yield logged
+
+    def totals(
+        self, by: Group, depth: int | None, as_of: date | None, known_at: datetime | None
+    ) -> tuple[Totals, ...]:
+        key = (by, depth)
+        if key not in self._totals:
+            rows = self._ledger.totals(by, depth=depth, as_of=as_of, known_at=known_at)
+            self._totals[key] = tuple(rows)
+        return self._totals[key]
+
+    def timeline(
+        self,
+        by: Group,
+        every: Every,
+        depth: int | None,
+        as_of: date | None,
+        known_at: datetime | None,
+    ) -> tuple[TimelinePoint, ...]:
+        key = (by, every, depth)
+        if key not in self._timelines:
+            points = self._ledger.timeline(
+                by, every=every, depth=depth, as_of=as_of, known_at=known_at
+            )
+            self._timelines[key] = tuple(points)
+        return self._timelines[key]
+
+
+@attrs.frozen
+class LedgerView:
+    """A read-only snapshot of a ledger: what exporters (and reporting code) are handed.
+
+    ``head`` is the log position the snapshot was taken at; ``as_of`` (a world date) and
+    ``known_at`` (a recorded time, aware) narrow it the way ``totals --as-of/--known-at`` do,
+    and apply to every method alike, so an export is one consistent picture. Every method
+    returns frozen records or tuples of them; results are computed on first use and cached,
+    so asking twice gives the very same answer.
+
+    Made with :meth:`of`; the constructor's ``reader`` is private.
+    """
+
+    head: int
+    as_of: date | None = None
+    known_at: datetime | None = None
+    version: str = attrs.field(factory=_library_version)
+    _reader: _Reader = attrs.field(alias="reader", kw_only=True, repr=False, eq=False)
+
+    @classmethod
+    def of(
+        cls, ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
+    ) -> LedgerView:
+        """A view of ``ledger`` as it is now, narrowed to ``as_of`` and ``known_at``."""
+        if known_at is not None and known_at.tzinfo is None:
+            known_at = known_at.replace(tzinfo=UTC)
+        return cls(ledger.head, as_of, known_at, reader=_Reader(ledger))
+
+    def _counts(self, logged: LoggedEvent) -> bool:
+        if logged.position > self.head:
+            return False
+        if self.as_of is not None and logged.event.world_date > self.as_of:
+            return False
+        return self.known_at is None or logged.recorded_at <= self.known_at
+
+    def events(self) -> Iterator[LoggedEvent]:
+        """The events in log order, up to ``head`` and within ``as_of``/``known_at``.
+
+        Streams from the log (a big ledger is not held in memory); call it again to read them
+        again. The events are the ones ``pledgeledger import`` reads, so an export of them
+        re-imports (see :func:`pledgeledger.unstructure_event`).
+        """
+        return (logged for logged in self._reader.events(self.head) if self._counts(logged))
+
+    def totals(self, by: Group = "sector", *, depth: int | None = None) -> tuple[Totals, ...]:
+        """Totals per group and unit, as ``pledgeledger totals`` computes them."""
+        return self._reader.totals(by, depth, self.as_of, self.known_at)
+
+    def timeline(
+        self, by: Group = "sector", *, every: Every = "month", depth: int | None = None
+    ) -> tuple[TimelinePoint, ...]:
+        """Cumulative totals per group and unit at the end of every period (``every``: day,
+        week, month, quarter or year), as ``Ledger.timeline`` computes them."""
+        return self._reader.timeline(by, every, depth, self.as_of, self.known_at)
+
+    def metadata(self) -> dict[str, str | int | None]:
+        """What the snapshot is of, for exporters to embed: JSON-ready and deterministic."""
+        return {
+            "head": self.head,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "known_at": self.known_at.isoformat() if self.known_at else None,
+            "pledgeledger": self.version,
+        }

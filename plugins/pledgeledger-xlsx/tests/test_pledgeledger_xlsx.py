@@ -1,0 +1,115 @@
+"""The xlsx exporter keeps pledgeledger's exporter contract, and what a workbook promises:
+figures as numbers, text never as formulas, one sheet per table."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from pledgeledger import Ledger
+from pledgeledger.exporters import ExportOptions, export_to
+from pledgeledger.plugins import get_exporter, plugin_infos
+from pledgeledger.testing import ExporterContract, sample_ledger
+from pledgeledger.view import LedgerView
+
+
+class TestXlsxContract(ExporterContract):
+    exporter_name = "xlsx"
+
+    def check_output(self, data: bytes, suffix: str, what: str) -> None:
+        workbook = load_workbook(io.BytesIO(data))
+        assert workbook.sheetnames
+
+
+@pytest.fixture
+def sample() -> Any:
+    with sample_ledger() as ledger:
+        yield ledger
+
+
+def _workbook(ledger: Ledger, tmp_path: Path, **options: Any) -> Any:
+    path = tmp_path / "out.xlsx"
+    export_to(get_exporter("xlsx"), LedgerView.of(ledger), path, ExportOptions(**options))
+    return load_workbook(path)
+
+
+def test_is_found_through_its_entry_point() -> None:
+    info = next(p for p in plugin_infos() if p.name == "xlsx")
+    assert info.distribution == "pledgeledger-xlsx"
+    assert info.version == "0.1.0"
+    assert not info.builtin
+
+
+def test_a_sheet_per_table(sample: Ledger, tmp_path: Path) -> None:
+    workbook = _workbook(sample, tmp_path)
+    assert workbook.sheetnames == [
+        "About", "Totals by sector", "Totals by agreement", "Totals by pledger",
+        "Totals by recipient", "Events",
+    ]  # fmt: skip
+    assert _workbook(sample, tmp_path, by="pledger", what="totals").sheetnames == [
+        "Totals by pledger"
+    ]
+
+
+def test_figures_are_numbers_that_match_the_totals(sample: Ledger, tmp_path: Path) -> None:
+    sheet = _workbook(sample, tmp_path)["Totals by agreement"]
+    header = [c.value for c in sheet[1]]
+    assert header == ["agreement", "unit", "pledged", "allocated", "delivered", "intended",
+                      "unallocated"]  # fmt: skip
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    expected = [
+        [t.key, t.unit, t.pledged, t.allocated, t.delivered, t.intended, t.unallocated]
+        for t in sample.totals("agreement")
+    ]
+    assert [[Decimal(str(v)) if isinstance(v, int | float) else v for v in r] for r in rows] == (
+        expected
+    )
+    assert sheet["C2"].number_format == "#,##0"
+
+
+def test_text_is_never_a_formula(sample: Ledger, tmp_path: Path) -> None:
+    sheet = _workbook(sample, tmp_path)["Events"]
+    header = [c.value for c in sheet[1]]
+    cells = {row[header.index("id")].value: row for row in sheet.iter_rows(min_row=2)}
+    reason = cells["eos-intent-off"][header.index("reason")]
+    assert reason.value == "=talks ended"
+    assert reason.data_type == "s"
+    party = cells["eos-intent"][header.index("party")]
+    assert (party.value, party.data_type) == ("@Eos Ventures", "s")
+
+
+def test_dates_and_times_are_excel_dates(sample: Ledger, tmp_path: Path) -> None:
+    sheet = _workbook(sample, tmp_path)["Events"]
+    header = [c.value for c in sheet[1]]
+    first = sheet[2]
+    assert first[header.index("date")].value == datetime(2024, 3, 1)
+    recorded = first[header.index("recorded_at")].value
+    assert isinstance(recorded, datetime)
+    assert recorded.tzinfo is None
+    assert date(2025, 2, 1) <= recorded.date()
+
+
+def test_the_about_sheet_says_what_the_snapshot_is(sample: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "early.xlsx"
+    view = LedgerView.of(sample, as_of=date(2024, 6, 30))
+    export_to(get_exporter("xlsx"), view, path)
+    about = {row[0].value: row[1].value for row in load_workbook(path)["About"].iter_rows()}
+    assert about["log position"] == sample.head
+    assert about["as of (world date)"] == datetime(2024, 6, 30)
+
+
+def test_loading_the_plugin_does_not_import_openpyxl() -> None:
+    """Every command that lists exporters loads the plugin: it must stay quick."""
+    code = (
+        "import sys, pledgeledger.plugins as p; assert 'xlsx' in p.exporters(); "
+        "assert 'openpyxl' not in sys.modules, 'openpyxl was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

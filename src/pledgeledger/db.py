@@ -1,0 +1,318 @@
+"""Transactions on the event store's own database, for the read models and the write path.
+
+The read models live next to the events (same SQLite file, same PostgreSQL schema) so that one
+transaction can append events, update the views and move the tracked position together: that
+is what makes them crash-safe and read-your-writes. :class:`Database` borrows connections from
+the eventsourcing datastore rather than opening its own, and hides the few differences between
+the two backends behind :class:`Tx`:
+
+* SQL is written once with ``?`` placeholders (rewritten to ``%s`` for psycopg);
+* figures are ``TEXT`` holding ``str(Decimal)`` on SQLite (its ``SUM`` would go through floats)
+  and exact ``NUMERIC`` on PostgreSQL; :meth:`Tx.num` and the ``dadd``/``dsum`` SQL functions
+  registered on every SQLite connection keep the arithmetic in :class:`~decimal.Decimal`;
+* PostgreSQL ``TEXT`` cannot hold NUL characters, so :meth:`Tx.text` escapes them there.
+
+Write transactions are exclusive among writers (``BEGIN IMMEDIATE`` on SQLite; an ``EXCLUSIVE``
+lock on the events table on PostgreSQL, the lock eventsourcing's recorder takes for every
+insert anyway), so a writer reads the state it validates against and appends in one
+serialised step; readers are never blocked.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+)
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import ApplicationRecorder
+
+__all__ = ["Backend", "Database", "Tx"]
+
+Backend = Literal["sqlite", "postgres"]
+
+
+def _decimal_add(left: str | None, right: str | None) -> str:
+    """SQLite ``dadd(a, b)``: exact decimal addition of two TEXT figures."""
+    if left is None or left == "0":
+        return right if right is not None else "0"
+    if right is None or right == "0":
+        return left
+    return str(Decimal(left) + Decimal(right))
+
+
+class _DecimalSum:
+    """SQLite ``dsum(x)``: an exact SUM over TEXT figures (the built-in one uses floats)."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    def step(self, value: str | None) -> None:
+        if value is not None and value != "0":
+            self.total += Decimal(value)
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
+def _pg_escape(value: str) -> str:
+    if "\\" in value or "\x00" in value:
+        return value.replace("\\", "\\\\").replace("\x00", "\\0")
+    return value
+
+
+def _pg_unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    chars = iter(value)
+    for char in chars:
+        if char == "\\":
+            nxt = next(chars, "")
+            out.append("\x00" if nxt == "0" else nxt)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class _Cursor(Protocol):
+    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
+    def executemany(self, sql: Any, params: Any, /) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class Tx:
+    """One open transaction: run SQL written for SQLite on either backend.
+
+    ``text``/``untext`` and ``num``/``dec`` convert values on their way in and out; they are the
+    identity wherever the backend needs nothing, so hot loops pay only a function call.
+    """
+
+    def __init__(self, cursor: _Cursor, backend: Backend, schema: str | None) -> None:
+        self._cursor = cursor
+        self.backend: Backend = backend
+        self._prefix = f'"{schema}".' if schema else ""
+        self.locked = False
+        self.text: Callable[[str], str]
+        self.untext: Callable[[str], str]
+        self.num: Callable[[Decimal], Any]
+        if backend == "sqlite":
+            self.text = self.untext = _identity
+            self.num = str
+        else:
+            self.text, self.untext = _pg_escape, _pg_unescape
+            self.num = _identity
+
+    def table(self, name: str) -> str:
+        """``name`` qualified with the PostgreSQL schema the ledger lives in."""
+        return self._prefix + name
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.backend == "sqlite" else sql.replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            self._cursor.executemany(self._sql(sql), rows)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(self._sql(sql), params)
+        return self._cursor.fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self._cursor.execute(self._sql(sql), params)
+        row: tuple[Any, ...] | None = self._cursor.fetchone()
+        return row
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Any]:
+        """Rows one by one without holding them all (``fetchmany`` pages)."""
+        cursor: Any = self._cursor
+        cursor.execute(self._sql(sql), params)
+        while True:
+            rows = cursor.fetchmany(size)
+            if not rows:
+                return
+            yield from rows
+
+    def add(self, left: str, right: str) -> str:
+        """SQL for the exact sum of two figure expressions (used in upserts)."""
+        return f"dadd({left}, {right})" if self.backend == "sqlite" else f"{left} + {right}"
+
+    def sum(self, column: str) -> str:
+        """SQL for the exact aggregate sum of a figure column."""
+        return f"dsum({column})" if self.backend == "sqlite" else f"SUM({column})"
+
+    @property
+    def num_type(self) -> str:
+        return "TEXT" if self.backend == "sqlite" else "NUMERIC"
+
+
+_SQLITE_ERRORS: tuple[tuple[type[Exception], type[PersistenceError]], ...] = (
+    (sqlite3.IntegrityError, IntegrityError),
+    (sqlite3.OperationalError, OperationalError),
+    (sqlite3.DatabaseError, DatabaseError),
+    (sqlite3.Error, PersistenceError),
+)
+
+
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    """Raise eventsourcing's exception classes, as its own recorder does, so callers catch
+    one family (``OperationalError`` for "database is locked", ``IntegrityError``)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        for raw, ours in _SQLITE_ERRORS:
+            if isinstance(exc, raw):
+                raise ours(str(exc)) from exc
+        raise  # pragma: no cover
+
+
+class Database:
+    """The event store's database, as the eventsourcing recorder has it configured."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.recorder = recorder
+        datastore: Any = recorder.datastore  # type: ignore[attr-defined]
+        self._datastore = datastore
+        self.backend: Backend
+        if type(datastore).__name__ == "SQLiteDatastore":
+            self.backend = "sqlite"
+            self.schema: str | None = None
+        else:
+            self.backend = "postgres"
+            self.schema = datastore.schema
+        self._events = recorder.events_table_name  # type: ignore[attr-defined]
+
+    @property
+    def events_table(self) -> str:
+        """The eventsourcing table of stored events, qualified for this backend."""
+        return f'"{self.schema}".{self._events}' if self.schema else self._events
+
+    @property
+    def notification_column(self) -> str:
+        """The column that holds the notification id (SQLite uses the rowid)."""
+        return "rowid" if self.backend == "sqlite" else "notification_id"
+
+    def originator(self, aggregate_id: UUID) -> str | UUID:
+        """How the events table stores an originator id."""
+        return aggregate_id.hex if self.backend == "sqlite" else aggregate_id
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """A read-only transaction: one consistent snapshot, rolled back at the end."""
+        with self._begin(writer=False, lock=False) as tx:
+            yield tx
+
+    @contextmanager
+    def write(self, *, exclusive: bool = True) -> Iterator[Tx]:
+        """A transaction that holds the writers' lock from the start; committed when the
+        block ends normally.
+
+        ``exclusive=False`` skips the lock on PostgreSQL, for work that no other writer
+        touches (rebuilding the spare read-model tables); SQLite has one writer at a time
+        whatever we ask.
+        """
+        with self._begin(writer=True, lock=exclusive) as tx:
+            yield tx
+
+    @contextmanager
+    def optimistic(self) -> Iterator[Tx]:
+        """A transaction that reads without locking and takes the writers' lock only when
+        :meth:`lock` is called (before its first write); committed at the end.
+
+        Between its first read and :meth:`lock`, another writer may commit: on SQLite the
+        lock then fails ("database is locked": the snapshot is stale), on PostgreSQL the
+        caller sees the head of the log moved. Either way the caller starts over: this is
+        the optimistic concurrency that lets a long validation run without blocking others.
+        """
+        with self._begin(writer=True, lock=False) as tx:
+            yield tx
+
+    def lock(self, tx: Tx) -> None:
+        """Take the writers' lock in ``tx`` now (nothing if it is held already)."""
+        if tx.locked:
+            return
+        if self.backend == "sqlite":
+            # Any write statement starts SQLite's write transaction; this one changes nothing.
+            # It fails with "database is locked" if another writer committed since our
+            # snapshot was taken (SQLITE_BUSY_SNAPSHOT), which the caller retries.
+            tx.execute(f"DELETE FROM {self.events_table} WHERE 0")
+        else:
+            timeout = int(self._datastore.lock_timeout or 30)
+            tx.execute(f"SET LOCAL lock_timeout = '{timeout}s'")
+            tx.execute(f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE")
+        tx.locked = True
+
+    @contextmanager
+    def _begin(self, *, writer: bool, lock: bool) -> Iterator[Tx]:
+        if self.backend == "sqlite":
+            with self._sqlite(writer=writer, lock=lock) as tx:
+                yield tx
+        else:
+            with self._postgres(writer=writer) as tx:
+                if lock:
+                    self.lock(tx)
+                yield tx
+
+    @contextmanager
+    def _sqlite(self, *, writer: bool, lock: bool) -> Iterator[Tx]:
+        with self._datastore.get_connection(commit=writer) as connection:
+            raw: sqlite3.Cursor = connection.cursor().sqlite_cursor
+            raw.row_factory = None
+            conn = raw.connection
+            conn.create_function("dadd", 2, _decimal_add, deterministic=True)
+            conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
+            with _sqlite_errors():
+                raw.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
+            tx = Tx(raw, "sqlite", None)
+            tx.locked = lock
+            try:
+                with _sqlite_errors():
+                    yield tx
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                with _sqlite_errors():
+                    if writer:
+                        conn.commit()
+                    else:
+                        conn.rollback()
+            finally:
+                raw.close()
+
+    @contextmanager
+    def _postgres(self, *, writer: bool) -> Iterator[Tx]:
+        from psycopg.rows import tuple_row  # psycopg only when PostgreSQL is in use
+
+        with self._datastore.get_connection() as conn, conn.transaction(force_rollback=not writer):
+            yield Tx(conn.cursor(row_factory=tuple_row), "postgres", self.schema)
+
+    def head(self, tx: Tx) -> int:
+        """The last notification id in the log, 0 when it is empty."""
+        return int(
+            tx.scalar(f"SELECT MAX({self.notification_column}) FROM {self.events_table}") or 0
+        )

@@ -1,0 +1,6 @@
+"""The built-in plugins: CSV, JSON and chart exporters.
+
+They are ordinary plugins, registered through the same ``pledgeledger`` entry-point group as any
+third-party one (see ``pyproject.toml``), and listed like them by ``pledgeledger plugins``. Read
+them as worked examples of the ``register_exporters`` hook.
+"""

@@ -1,0 +1,171 @@
+"""A small pull-based projection runner: the read models follow the log, exactly once.
+
+eventsourcing's ``ProjectionRunner`` waits on ``recorder.subscribe()``, which its SQLite
+recorder does not implement. The read models do not need a push anyway: every command that
+reads or writes first asks whether the tracked position is behind the log's head, and if so
+pulls the missing notifications, in order, a page at a time.
+
+Exactly once, crash or not: the position lives in the same database as the view rows and is
+written in the same transaction (see :meth:`Folder.flush`). A crash before the commit loses
+both, and the next pull starts again from the old position; a crash after it finds both. Two
+processes never fold the same events: catching up happens in a write transaction, which is
+exclusive among writers (``BEGIN IMMEDIATE`` on SQLite, an ``EXCLUSIVE`` lock on the events
+table on PostgreSQL), and re-reads the position once it holds it.
+
+The write path (:mod:`pledgeledger.writer`) folds the events it appends in the transaction that
+appends them, after catching up: so read models are never behind after a command returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from eventsourcing.utils import get_topic
+
+from .aggregates import ROOT_AGGREGATES
+from .codec import StateReader
+from .db import Database, Tx
+from .fold import Folder
+from .readmodels import ReadModels, TableSet
+
+__all__ = ["LEDGER_TOPICS", "Runner"]
+
+LEDGER_TOPICS = frozenset(
+    get_topic(cls) for agg in ROOT_AGGREGATES.values() for cls in (agg.Started, agg.Recorded)
+)
+"""The stored events that carry records; others (such as old id claims) are passed over."""
+
+PAGE = 2000
+REBUILD_COMMIT = 20_000
+"""Events folded per committed transaction while rebuilding the spare table set."""
+
+Progress = Callable[[int, int], None]
+
+
+class Checker(Protocol):
+    """What ``replay --verify`` plugs into a rebuild (see :class:`pledgeledger.verify.Verifier`)."""
+
+    def bind(self, tx: Tx, folder: Folder) -> None: ...
+    def check(self, position: int, originator: Any, version: int, entry: dict[str, Any]) -> None: ...
+    def committed(self) -> None: ...
+
+
+class Runner:
+    """Brings a table set up to the head of the log (or a given position)."""
+
+    def __init__(self, db: Database, models: ReadModels, reader: StateReader) -> None:
+        self.db = db
+        self.models = models
+        self.reader = reader
+
+    def log(
+        self, tx: Tx, after: int, *, limit: int | None = None, stop: int | None = None
+    ) -> Iterator[tuple[int, Any, int, str, bytes]]:
+        """Stored events after position ``after`` (and up to ``stop``), in order: notification
+        id, originator id, version, topic, state. Pages through the table; never holds it."""
+        column = self.db.notification_column
+        sql = (
+            f"SELECT {column}, originator_id, originator_version, topic, state "
+            f"FROM {self.db.events_table} WHERE {column} > ?"
+        )
+        if stop is not None:
+            sql += f" AND {column} <= {int(stop)}"
+        sql += f" ORDER BY {column} LIMIT ?"
+        done = 0
+        while limit is None or done < limit:
+            size = PAGE if limit is None else min(PAGE, limit - done)
+            rows = tx.fetchall(sql, (after, size))
+            for nid, originator, version, topic, state in rows:
+                yield nid, originator, version, topic, bytes(state)
+            done += len(rows)
+            if len(rows) < size:
+                return
+            after = rows[-1][0]
+
+    def fold(
+        self,
+        tx: Tx,
+        folder: Folder,
+        after: int,
+        *,
+        limit: int | None = None,
+        stop: int | None = None,
+        check: Checker | None = None,
+        seen: list[int] | None = None,
+    ) -> int:
+        """Fold the events after ``after`` into ``folder``; return the last position read
+        (``after`` when there was nothing). Does not write the position: the caller flushes.
+
+        ``check`` sees every record before it is folded (``replay --verify``); ``seen``
+        collects the positions read, for progress reports after the commit.
+        """
+        position = after
+        read = self.reader.read
+        apply = folder.apply
+        count = 0
+        for nid, originator, version, topic, state in self.log(tx, after, limit=limit, stop=stop):
+            if topic in LEDGER_TOPICS:
+                entry, at = read(topic, state)
+                if check is not None:
+                    check.check(nid, originator, version, entry)
+                apply(entry, at)
+            position = nid
+            if seen is not None:
+                seen.append(nid)
+            count += 1
+            if count % PAGE == 0:
+                folder.flush(None)
+        return position
+
+    def catch_up(self, tx: Tx, tables: TableSet, folder: Folder | None = None) -> Folder:
+        """Inside the write transaction ``tx``: bring ``tables`` up to the head of the log.
+        Returns the folder, whose cache the write path goes on using."""
+        folder = folder or Folder(tables)
+        folder.bind(tx)
+        position = tables.position(tx)
+        if position < self.db.head(tx):
+            folder.flush(self.fold(tx, folder, position))
+        return folder
+
+    def rebuild(
+        self,
+        tables: TableSet,
+        *,
+        progress: Progress | None = None,
+        check: Checker | None = None,
+    ) -> int:
+        """Drop ``tables`` and refill them from the whole log, committing every
+        ``REBUILD_COMMIT`` events (a crash leaves a spare set that the next rebuild drops).
+        Stops at the head seen at the start; the caller catches up the rest. Returns the
+        number of records folded.
+
+        ``progress(position, head)`` is called for every event read, after the transaction
+        that folded it has committed, so that it may safely write to the ledger itself.
+        """
+        with self.db.write(exclusive=False) as tx:
+            tables.drop(tx)
+            tables.create(tx)
+            head = self.db.head(tx)
+        folder = Folder(tables)
+        position = 0
+        while position < head:
+            seen: list[int] = []
+            with self.db.write(exclusive=False) as tx:
+                folder.bind(tx)
+                if check is not None:
+                    check.bind(tx, folder)
+                new = self.fold(
+                    tx, folder, position, limit=REBUILD_COMMIT, stop=head, check=check,
+                    seen=seen if progress is not None else None,
+                )  # fmt: skip
+                folder.flush(new)
+            if check is not None:
+                check.committed()
+            if new == position:
+                break
+            position = new
+            if progress is not None:
+                for nid in seen:
+                    progress(nid, head)
+        return folder.applied

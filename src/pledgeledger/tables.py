@@ -1,0 +1,140 @@
+"""Events, totals and timelines as tables of typed cells, for tabular exporters.
+
+The CSV exporter and spreadsheet or columnar plugins (``plugins/pledgeledger-xlsx``) write the
+same columns in the same order from here, so a column means the same thing in every format.
+Cells keep their types (:class:`~decimal.Decimal`, :class:`~datetime.date`, ``int``, ``str``,
+``None``): a spreadsheet writer can store numbers as numbers, and a text writer formats them
+with :func:`cell_text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import attrs
+
+from .exporters import neutralise_cell
+from .formatting import TOTALS_FIELDS
+from .projections import Group, Totals
+from .timeline import TimelinePoint
+from .view import LoggedEvent
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "TOTALS_COLUMNS",
+    "Cell",
+    "Table",
+    "cell_text",
+    "event_table",
+    "rows_text",
+    "timeline_table",
+    "totals_table",
+]
+
+Cell = str | int | Decimal | date | datetime | None
+"""One value of a table: text, a whole number, an exact decimal, a date or time, or empty."""
+
+EVENT_COLUMNS = (
+    "position", "recorded_at", "type", "id", "date", "parent", "target", "pledger",
+    "recipient", "party", "counterparty", "agreement", "title", "parties", "sector", "amount",
+    "unit", "bound", "reason", "sources",
+)  # fmt: skip
+"""The columns of the events table. ``date`` is the world date (``signed_on``, ``announced_on``
+or ``delivered_on``); ``parties`` and ``sources`` are joined into one cell each."""
+
+TOTALS_COLUMNS = TOTALS_FIELDS
+"""The columns of the totals table after the group key (named after the grouping): the same
+as ``pledgeledger totals --format csv``, so scripts can read either."""
+
+
+@attrs.frozen
+class Table:
+    """A header and rows of typed cells; ``numeric`` names the columns holding figures."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    numeric: frozenset[str] = frozenset()
+
+
+def cell_text(value: Cell) -> str:
+    """A cell as text: figures exactly as recorded, dates in ISO 8601, empty for ``None``, and
+    outside text neutralised so that a spreadsheet never runs it as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _sources(sources: Iterable[Any]) -> str:
+    parts = []
+    for s in sources:
+        bits = [s.outlet]
+        if s.published_on is not None:
+            bits.append(s.published_on.isoformat())
+        if s.url is not None:
+            bits.append(s.url)
+        parts.append(", ".join(bits))
+    return " | ".join(parts)
+
+
+def _event_row(logged: LoggedEvent) -> tuple[Cell, ...]:
+    e = logged.event
+    values: dict[str, Cell] = {
+        "position": logged.position,
+        "recorded_at": logged.recorded_at,
+        "type": e.type,
+        "id": e.id,
+        "date": e.world_date,
+        "sources": _sources(e.sources),
+    }
+    for name in ("parent", "target", "pledger", "recipient", "party", "counterparty",
+                 "agreement", "title", "sector", "amount", "unit", "reason"):  # fmt: skip
+        values[name] = getattr(e, name, None)
+    bound = getattr(e, "bound", None)
+    values["bound"] = bound.value if isinstance(bound, Enum) else None
+    parties = getattr(e, "parties", None)
+    values["parties"] = "; ".join(parties) if parties else None
+    return tuple(values[c] for c in EVENT_COLUMNS)
+
+
+def event_table(events: Iterable[LoggedEvent]) -> Table:
+    """The events, one row each, in log order."""
+    rows = tuple(_event_row(logged) for logged in events)
+    return Table("events", EVENT_COLUMNS, rows, frozenset({"position", "amount"}))
+
+
+def totals_table(rows: Iterable[Totals], by: Group) -> Table:
+    """Totals per group and unit; the first column is named after the grouping."""
+    cells = tuple(
+        (r.key, r.unit, r.pledged, r.allocated, r.delivered, r.intended, r.unallocated)
+        for r in rows
+    )
+    numeric = frozenset(TOTALS_COLUMNS[1:])
+    return Table(f"totals by {by}", (by, *TOTALS_COLUMNS), cells, numeric)
+
+
+def timeline_table(points: Iterable[TimelinePoint], by: Group) -> Table:
+    """Timeline points, one row each: the period's end, the group key, then the totals' columns
+    (the key order of ``TimelinePoint.as_dict``)."""
+    cells = tuple(
+        (p.period_end, p.key, p.unit, p.pledged, p.allocated, p.delivered, p.intended,
+         p.unallocated)
+        for p in points
+    )  # fmt: skip
+    numeric = frozenset(TOTALS_COLUMNS[1:])
+    return Table(f"timeline by {by}", ("period_end", by, *TOTALS_COLUMNS), cells, numeric)
+
+
+def rows_text(table: Table) -> Iterator[list[str]]:
+    """The header and rows of ``table`` as text cells (see :func:`cell_text`)."""
+    yield list(table.columns)
+    for row in table.rows:
+        yield [cell_text(c) for c in row]

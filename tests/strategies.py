@@ -1,0 +1,101 @@
+"""Hypothesis strategies for the ledger's values and events.
+
+Amounts are decimals with at most two places and at most 13 digits before the point, so that
+any sum the tests make stays exact within Python's default 28-digit decimal context.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from pledgeledger import (
+    Agreement,
+    Amendment,
+    Bound,
+    Delivery,
+    Event,
+    LetterOfIntent,
+    Pledge,
+    Source,
+    Tranche,
+    Withdrawal,
+)
+
+MAX_AMOUNT = Decimal("9999999999999.99")
+
+amounts: st.SearchStrategy[Decimal] = st.decimals(
+    min_value=Decimal("0.01"), max_value=MAX_AMOUNT, places=2,
+    allow_nan=False, allow_infinity=False,
+)  # fmt: skip
+"""Positive, finite amounts with at most two decimal places."""
+
+any_decimals: st.SearchStrategy[Decimal] = st.decimals(allow_nan=False)
+"""Any decimal that equals itself: negative, zero, huge exponents, infinities."""
+
+bounds: st.SearchStrategy[Bound] = st.sampled_from(Bound)
+units: st.SearchStrategy[str] = st.sampled_from(["USD", "JPY", "EUR", "t LNG/yr", "missiles"])
+words: st.SearchStrategy[str] = st.text(min_size=1, max_size=12)
+ids: st.SearchStrategy[str] = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=16
+)
+sectors: st.SearchStrategy[str] = st.lists(
+    st.sampled_from(["energy", "nuclear", "gas", "ai", "chips", "shipbuilding"]),
+    min_size=1, max_size=3,
+).map("/".join)  # fmt: skip
+dates: st.SearchStrategy[date] = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1))
+
+sources: st.SearchStrategy[Source] = st.builds(
+    Source,
+    outlet=words,
+    url=st.none() | st.just("https://example.org/report"),
+    published_on=st.none() | dates,
+    quote=st.none() | st.text(max_size=40),
+)
+source_lists: st.SearchStrategy[tuple[Source, ...]] = st.lists(
+    sources, min_size=1, max_size=3
+).map(tuple)
+
+agreements: st.SearchStrategy[Agreement] = st.builds(
+    Agreement, id=ids, title=words, parties=st.lists(words, max_size=3).map(tuple),
+    signed_on=dates, sources=source_lists,
+)  # fmt: skip
+pledges: st.SearchStrategy[Pledge] = st.builds(
+    Pledge, id=ids, pledger=words, recipient=words, amount=amounts, unit=units, bound=bounds,
+    sector=sectors, agreement=st.none() | ids, announced_on=dates, sources=source_lists,
+)  # fmt: skip
+tranches: st.SearchStrategy[Tranche] = st.builds(
+    Tranche, id=ids, parent=ids, amount=amounts, unit=units, bound=bounds, sector=sectors,
+    announced_on=dates, sources=source_lists,
+)  # fmt: skip
+letters: st.SearchStrategy[LetterOfIntent] = st.builds(
+    LetterOfIntent, id=ids, party=words, counterparty=words, amount=amounts, unit=units,
+    bound=bounds, sector=sectors, agreement=st.none() | ids, announced_on=dates,
+    sources=source_lists,
+)  # fmt: skip
+deliveries: st.SearchStrategy[Delivery] = st.builds(
+    Delivery, id=ids, parent=ids, amount=amounts, unit=units, delivered_on=dates,
+    sources=source_lists,
+)  # fmt: skip
+amendments: st.SearchStrategy[Amendment] = st.builds(
+    Amendment, id=ids, target=ids, amount=amounts, bound=st.none() | bounds, reason=words,
+    announced_on=dates, sources=source_lists,
+)  # fmt: skip
+withdrawals: st.SearchStrategy[Withdrawal] = st.builds(
+    Withdrawal, id=ids, target=ids, reason=words, announced_on=dates, sources=source_lists
+)
+
+EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
+    "agreement": agreements,
+    "pledge": pledges,
+    "tranche": tranches,
+    "loi": letters,
+    "delivery": deliveries,
+    "amendment": amendments,
+    "withdrawal": withdrawals,
+}
+"""One strategy per ``type`` of DESIGN.md's file format."""
+
+events: st.SearchStrategy[Event] = st.one_of(*EVENT_STRATEGIES.values())
