@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from pledgeledger.cli import cli
 
 SRC = [{"outlet": "Gazette"}]
-LINES = [
+LINES: list[dict[str, object]] = [
     {"type": "agreement", "id": "acc", "title": "Accord", "parties": ["A", "B"],
      "signed_on": "2024-03-01", "sources": SRC},
     {"type": "pledge", "id": "p", "pledger": "A", "recipient": "B", "amount": "550",
@@ -34,7 +35,7 @@ LINES = [
 ]  # fmt: skip
 
 
-def _write(path: Path, lines: list[dict[str, object]]) -> Path:
+def _write(path: Path, lines: Sequence[Mapping[str, object]]) -> Path:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
 
@@ -63,7 +64,9 @@ def _json(runner: CliRunner, *args: str) -> list[dict[str, str | None]]:
     return data
 
 
-def test_import_reports_counts_and_reimport_skips(db: str, runner: CliRunner, tmp_path: Path):
+def test_import_reports_counts_and_reimport_skips(
+    db: str, runner: CliRunner, tmp_path: Path
+) -> None:
     path = _write(tmp_path / "e.jsonl", LINES)
     first = runner.invoke(cli, ["--db", db, "import", str(path)])
     assert first.exit_code == 0
@@ -73,7 +76,7 @@ def test_import_reports_counts_and_reimport_skips(db: str, runner: CliRunner, tm
     assert "recorded 0 event(s), skipped 8" in again.stdout
 
 
-def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner):
+def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner) -> None:
     rows = _json(runner, "--db", loaded, "totals", "--by", "sector", "--format", "json")
     assert all(
         list(r) == ["sector", "unit", "pledged", "allocated", "delivered", "intended",
@@ -90,7 +93,7 @@ def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: C
     assert ("energy", "USD") not in by_key  # 73 = 40 + 33: nothing left at the parent
 
 
-def test_totals_depth_rolls_sectors_up(loaded: str, runner: CliRunner):
+def test_totals_depth_rolls_sectors_up(loaded: str, runner: CliRunner) -> None:
     rows = _json(runner, "--db", loaded, "totals", "--depth", "1", "--format", "json")
     energy = {r["unit"]: r for r in rows if r["sector"] == "energy"}
     assert energy["USD"]["pledged"] == "73"
@@ -98,7 +101,7 @@ def test_totals_depth_rolls_sectors_up(loaded: str, runner: CliRunner):
     assert energy["t LNG/yr"]["intended"] == "1000000"
 
 
-def test_totals_as_of_before_amendment(loaded: str, runner: CliRunner):
+def test_totals_as_of_before_amendment(loaded: str, runner: CliRunner) -> None:
     rows = _json(
         runner, "--db", loaded, "totals", "--by", "agreement", "--as-of", "2024-06-30",
         "--format", "json",
@@ -107,14 +110,14 @@ def test_totals_as_of_before_amendment(loaded: str, runner: CliRunner):
     assert usd["pledged"] == "550"
 
 
-def test_totals_known_at_before_import_is_empty(loaded: str, runner: CliRunner):
+def test_totals_known_at_before_import_is_empty(loaded: str, runner: CliRunner) -> None:
     rows = _json(
         runner, "--db", loaded, "totals", "--known-at", "2000-01-01T00:00:00", "--format", "json"
     )
     assert rows == []
 
 
-def test_totals_csv_parses_with_the_csv_module(loaded: str, runner: CliRunner):
+def test_totals_csv_parses_with_the_csv_module(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "totals", "--by", "pledger", "--format", "csv"])
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -124,7 +127,7 @@ def test_totals_csv_parses_with_the_csv_module(loaded: str, runner: CliRunner):
     assert a["unallocated"] == "527"
 
 
-def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner):
+def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "totals"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
@@ -137,7 +140,7 @@ def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner):
     assert len(widths) == 1  # right-aligned figures end in the same column
 
 
-def test_show_prints_tree_headroom_history_and_sources(loaded: str, runner: CliRunner):
+def test_show_prints_tree_headroom_history_and_sources(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "show", "p"])
     assert result.exit_code == 0
     out = result.stdout
@@ -149,7 +152,7 @@ def test_show_prints_tree_headroom_history_and_sources(loaded: str, runner: CliR
     assert "source: Gazette" in out
 
 
-def test_show_json_and_letter(loaded: str, runner: CliRunner):
+def test_show_json_and_letter(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "show", "t", "--format", "json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
@@ -159,7 +162,7 @@ def test_show_json_and_letter(loaded: str, runner: CliRunner):
     assert "letter of intent" in letter.stdout
 
 
-def test_log_jsonl_reimports_as_all_skipped(loaded: str, runner: CliRunner, tmp_path: Path):
+def test_log_jsonl_reimports_as_all_skipped(loaded: str, runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--db", loaded, "log", "--format", "jsonl"])
     assert result.exit_code == 0
     ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
@@ -173,14 +176,14 @@ def test_log_jsonl_reimports_as_all_skipped(loaded: str, runner: CliRunner, tmp_
     )
 
 
-def test_log_table_lists_every_event(loaded: str, runner: CliRunner):
+def test_log_table_lists_every_event(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "log"])
     assert result.exit_code == 0
     for line in LINES:
         assert str(line["id"]) in result.stdout
 
 
-def test_replay_verify_succeeds(loaded: str, runner: CliRunner):
+def test_replay_verify_succeeds(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "replay", "--verify"])
     assert result.exit_code == 0, result.output
     assert "verified" in result.stdout
@@ -189,7 +192,7 @@ def test_replay_verify_succeeds(loaded: str, runner: CliRunner):
 
 def test_bad_line_exits_1_naming_file_line_field_and_writes_nothing(
     db: str, runner: CliRunner, tmp_path: Path
-):
+) -> None:
     good = _write(tmp_path / "good.jsonl", LINES[:2])
     bad_lines: list[dict[str, object]] = [dict(LINES[2], amount=1.5)]
     bad = _write(tmp_path / "bad.jsonl", bad_lines)
@@ -202,7 +205,9 @@ def test_bad_line_exits_1_naming_file_line_field_and_writes_nothing(
     assert log.stdout == ""
 
 
-def test_refused_event_exits_1_with_invariant(loaded: str, runner: CliRunner, tmp_path: Path):
+def test_refused_event_exits_1_with_invariant(
+    loaded: str, runner: CliRunner, tmp_path: Path
+) -> None:
     over = [dict(LINES[3], id="t-x", amount="1", announced_on="2024-08-01")]  # t is full
     result = runner.invoke(cli, ["--db", loaded, "import", str(_write(tmp_path / "o.jsonl", over))])
     assert result.exit_code == 1
@@ -210,7 +215,7 @@ def test_refused_event_exits_1_with_invariant(loaded: str, runner: CliRunner, tm
     assert "t-x" in result.stderr
 
 
-def test_usage_errors_exit_2(loaded: str, runner: CliRunner):
+def test_usage_errors_exit_2(loaded: str, runner: CliRunner) -> None:
     assert runner.invoke(cli, ["--db", loaded, "totals", "--by", "colour"]).exit_code == 2
     assert runner.invoke(cli, ["--db", loaded, "totals", "--as-of", "yesterday"]).exit_code == 2
     assert runner.invoke(cli, ["--db", loaded, "totals", "--by", "agreement", "--depth", "1"]
@@ -218,13 +223,13 @@ def test_usage_errors_exit_2(loaded: str, runner: CliRunner):
     assert runner.invoke(cli, ["--db", loaded, "import"]).exit_code == 2
 
 
-def test_unknown_id_exits_1(loaded: str, runner: CliRunner):
+def test_unknown_id_exits_1(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "show", "nope"])
     assert result.exit_code == 1
     assert "nope: no such id" in result.stderr
 
 
-def test_missing_file_exits_1_with_one_line(db: str, runner: CliRunner, tmp_path: Path):
+def test_missing_file_exits_1_with_one_line(db: str, runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["--db", db, "import", str(tmp_path / "absent.jsonl")])
     assert result.exit_code == 1
     assert "absent.jsonl" in result.stderr
@@ -233,14 +238,14 @@ def test_missing_file_exits_1_with_one_line(db: str, runner: CliRunner, tmp_path
 
 def test_db_defaults_to_environment(
     runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     monkeypatch.setenv("PLEDGELEDGER_DB", str(tmp_path / "env.db"))
     result = runner.invoke(cli, ["import", str(_write(tmp_path / "e.jsonl", LINES[:2]))])
     assert result.exit_code == 0
     assert (tmp_path / "env.db").exists()
 
 
-def test_help_teaches_the_commands(runner: CliRunner):
+def test_help_teaches_the_commands(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0
     for word in ("import", "totals", "show", "log", "replay", "Exit codes"):
