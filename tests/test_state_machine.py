@@ -604,6 +604,8 @@ class LedgerMachine(RuleBasedStateMachine):
             return m.letters[target].latest
         if target in m.agreements:
             return m.agreements[target].signed
+        if target in m.corrected:  # near its target's, so that only the target is wrong
+            return self.latest_of(m.corrected[target])
         return DAY0
 
     def amendment_record(self, data: st.DataObject) -> Record:
@@ -692,6 +694,17 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def withdraw(self, data: st.DataObject) -> None:
         self.submit(self.withdrawal_record(data))
+
+    @precondition(lambda self: bool(self.model.corrected))
+    @rule(data=st.data(), amend=st.booleans())
+    def correct_a_correction(self, data: st.DataObject, amend: bool) -> None:
+        """Corrections are not corrected (docs/semantics.md): always refused."""
+        target = data.draw(st.sampled_from(sorted(self.model.corrected)))
+        on = self.when(data, self.latest_of(target), careful=True)
+        if amend:
+            self.submit(amendment(self.new_id("am"), target, self.amount(data), on=on))
+        else:
+            self.submit(withdrawal(self.new_id("w"), target, on=on))
 
     @rule(data=st.data())
     def batch(self, data: st.DataObject) -> None:

@@ -139,11 +139,11 @@ class StateReader:
         """The record (JSON-shaped, as stored) and the recorded time (:func:`utc_text`)."""
         mapper = self._mapper
         cls = _event_class(topic)
-        if mapper.cipher is None and mapper.compressor is None:
-            if getattr(cls, "class_version", 1) == 1:
-                data = self._decoder.decode(state)
-                if "class_version" not in data:
-                    return data["entry"], self._recorded(data["timestamp"])
+        plain = mapper.cipher is None and mapper.compressor is None
+        if plain and getattr(cls, "class_version", 1) == 1:
+            data = self._decoder.decode(state)
+            if "class_version" not in data:
+                return data["entry"], self._recorded(data["timestamp"])
         if mapper.cipher is not None:
             state = mapper.cipher.decrypt(state)
         if mapper.compressor is not None:
@@ -347,7 +347,7 @@ def fast_structure(data: Any) -> Event | None:
     for name in spec.required:
         if name not in kwargs:
             return None
-    return spec.cls(**kwargs)  # type: ignore[arg-type]  # checked field by field above
+    return spec.cls(**kwargs)
 
 
 def fast_unstructure(event: Event) -> dict[str, Any]:

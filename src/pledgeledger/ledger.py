@@ -19,7 +19,12 @@ from datetime import UTC, date, datetime
 from typing import Any, Self
 
 import attrs
-from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 
 from .aggregates import AgreementAggregate, LedgerAggregate, LetterAggregate, PledgeAggregate, root_id
 from .codec import StateReader, utc_text
@@ -131,11 +136,19 @@ class Ledger:
         recorded time of each batch (aware, UTC); tests pass one to control ``known_at``.
         """
         env = persistence_env(resolve_target(target))
-        try:
-            app = LedgerApplication(env=env)
-            return cls(app, clock=clock or _utc_now)
-        except (InterfaceError, OperationalError, OSError) as exc:
-            raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                app = LedgerApplication(env=env)
+                return cls(app, clock=clock or _utc_now)
+            except (InternalError, IntegrityError) as exc:
+                # Processes opening a new PostgreSQL ledger at once race on eventsourcing's
+                # CREATE ... IF NOT EXISTS ("tuple concurrently updated"): the loser retries.
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
+                time.sleep(0.05 * (attempt + 1))
+            except (InterfaceError, OperationalError, OSError) as exc:
+                raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         """Release the database connections."""
