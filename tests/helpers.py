@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -136,6 +137,11 @@ def withdrawal(id: str, target: str, *, on: str = "2025-01-01") -> Record:
         "type": "withdrawal", "id": id, "target": target, "reason": "cancelled",
         "announced_on": on, "sources": SOURCES,
     }  # fmt: skip
+
+
+def dec(*values: int | str) -> tuple[Decimal, ...]:
+    """Figures written as plain numbers, as decimals: ``dec(100, "12.5")``."""
+    return tuple(Decimal(v) for v in values)
 
 
 def figures(rows: list[Totals]) -> dict[tuple[str | None, str], tuple[Any, ...]]:

@@ -24,7 +24,7 @@ from helpers import (
     tranche,
     withdrawal,
 )
-from pledgeledger import GROUPS, Totals, structure_event
+from pledgeledger import GROUPS, Ledger, Totals, structure_event
 from pledgeledger.projections import Group, Posting, Projector, sum_postings
 
 
@@ -162,16 +162,19 @@ def test_units_are_never_added_together() -> None:
 # -- grouping by agreement, pledger and recipient ---------------------------------------------
 
 
+GROUPED = [
+    agreement("acme", on="2025-01-01"),
+    pledge("p", "100", pledger="Japan", recipient="US", agreement="acme", on="2025-01-02"),
+    tranche("t", "p", "30", on="2025-01-03"),
+    delivery("d", "t", "10", on="2025-01-04"),
+    pledge("q", "20", pledger="Korea", recipient="US", on="2025-01-02"),
+    loi("l", "5", unit="t LNG/yr", party="Alaska LNG", counterparty="JERA", agreement="acme"),
+    loi("m", "3", party="Japan", counterparty="US"),
+]
+
+
 def grouped() -> list[Posting]:
-    return fold(
-        agreement("acme", on="2025-01-01"),
-        pledge("p", "100", pledger="Japan", recipient="US", agreement="acme", on="2025-01-02"),
-        tranche("t", "p", "30", on="2025-01-03"),
-        delivery("d", "t", "10", on="2025-01-04"),
-        pledge("q", "20", pledger="Korea", recipient="US", on="2025-01-02"),
-        loi("l", "5", unit="t LNG/yr", party="Alaska LNG", counterparty="JERA", agreement="acme"),
-        loi("m", "3", party="Japan", counterparty="US"),
-    )
+    return fold(*GROUPED)
 
 
 def test_by_agreement_puts_unattached_events_under_none_last() -> None:
@@ -219,15 +222,18 @@ def test_agreements_alone_post_nothing() -> None:
 # -- as of (world dates) and known at (recorded times) ----------------------------------------
 
 
+TIMELINE = [
+    pledge("p", "100", on="2025-01-01"),
+    loi("l", "5", sector="cross-sector", on="2025-02-01"),
+    tranche("t", "p", "60", sector="energy", on="2025-03-01"),
+    delivery("d", "t", "10", on="2025-04-01"),
+    amendment("p-up", "p", "150", on="2025-06-01"),
+    withdrawal("l-off", "l", on="2025-07-01"),
+]
+
+
 def timeline() -> list[Posting]:
-    return fold(
-        pledge("p", "100", on="2025-01-01"),
-        loi("l", "5", sector="cross-sector", on="2025-02-01"),
-        tranche("t", "p", "60", sector="energy", on="2025-03-01"),
-        delivery("d", "t", "10", on="2025-04-01"),
-        amendment("p-up", "p", "150", on="2025-06-01"),
-        withdrawal("l-off", "l", on="2025-07-01"),
-    )
+    return fold(*TIMELINE)
 
 
 @pytest.mark.parametrize(
@@ -380,3 +386,42 @@ def test_totals_row_json_shape() -> None:
         "intended": "0",
         "unallocated": "477.5",
     }
+
+
+# -- the ledger's read models agree with this reference ----------------------------------------
+
+SCENARIOS = {
+    "design-example": US_JAPAN,
+    "grouped": GROUPED,
+    "timeline": TIMELINE,
+    "nested-amendments": [
+        *US_JAPAN,
+        amendment("energy-up", "energy", f"80{B}", on="2025-11-01"),
+        amendment("nuclear-up", "nuclear", f"45{B}", on="2025-11-01"),
+        delivery("d", "gas", f"3{B}", on="2025-11-02"),
+        amendment("d-fix", "d", f"2{B}", on="2025-11-03"),
+    ],
+    "withdrawn-subtree": [*US_JAPAN, withdrawal("energy-off", "energy", on="2025-11-01")],
+    "floor": [
+        pledge("p", "100", bound="at_least"),
+        tranche("t", "p", "150", sector="energy"),
+        tranche("t1", "t", "20", sector="energy/solar"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_ledger_totals_equal_the_reference_postings(name: str) -> None:
+    records = SCENARIOS[name]
+    postings = fold(*records)
+    when = ("announced_on", "delivered_on", "signed_on")
+    dates = sorted({date.fromisoformat(r[k]) for r in records for k in when if k in r})
+    with Ledger.open(":memory:") as ledger:
+        for record in records:  # one at a time: each is accepted, so the scenario is valid
+            assert ledger.record(record).recorded == (record["id"],)
+        for group in GROUPS:
+            assert figures(ledger.totals(by=group)) == table(postings, group), group
+            for as_of in dates:
+                expected = table(postings, group, as_of=as_of)
+                assert figures(ledger.totals(by=group, as_of=as_of)) == expected, (group, as_of)
+        assert figures(ledger.totals(depth=1)) == table(postings, depth=1)

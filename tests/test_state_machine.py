@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -256,14 +257,15 @@ class Model:
             if not d.active or when < self.latest[d.root]:
                 broken.add(5)
             if amend and amount is not None:
-                for node in self.ancestors(d.parent):
-                    after = self.delivered(node) - (d.amount if d.active else ZERO) + amount
-                    if node.bound != AT_LEAST and after > node.amount:
+                for above in self.ancestors(d.parent):
+                    after = self.delivered(above) - (d.amount if d.active else ZERO) + amount
+                    if above.bound != AT_LEAST and after > above.amount:
                         broken.add(3)
             return broken
-        node = self.nodes.get(target)
-        if node is None:
+        found = self.nodes.get(target)
+        if found is None:
             return broken | {5}
+        node = found
         if not node.active or when < self.latest[node.root]:
             broken.add(5)
         if not amend:
@@ -336,7 +338,8 @@ class Model:
             else:
                 letter.active = False
             return
-        root = self.deliveries[target].root if target in self.deliveries else self.nodes[target].root
+        owner = self.deliveries.get(target) or self.nodes[target]
+        root = owner.root
         self.latest[root] = max(self.latest[root], when)
         self.barrier[root] = max(self.barrier[root], when)
         if target in self.deliveries:
@@ -485,13 +488,16 @@ class LedgerMachine(RuleBasedStateMachine):
             skipped.extend(one.skipped)
             trial.apply(record)
         before = snapshot(self.ledger)
+        error: LedgerError | None = None
         try:
             result = self.ledger.record(*records)
         except LedgerError as exc:
-            assert not verdict.accepted, f"refused what the model accepts: {exc}"
-            assert isinstance(exc, verdict.error), f"{exc!r}, expected {verdict}"
-            if isinstance(exc, Refused) and not isinstance(exc, DuplicateId):
-                assert exc.invariant in verdict.invariants, f"{exc}; expected {verdict.why}"
+            error = exc
+        if error is not None:
+            assert not verdict.accepted, f"refused what the model accepts: {error}"
+            assert isinstance(error, verdict.error), f"{error!r}, expected {verdict}"
+            if isinstance(error, Refused) and not isinstance(error, DuplicateId):
+                assert error.invariant in verdict.invariants, f"{error}; expected {verdict.why}"
             assert snapshot(self.ledger) == before, "a refused command changed the ledger"
             return
         assert verdict.accepted, f"accepted what breaks {verdict.why}: {records}"
@@ -563,7 +569,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def delivery_record(self, data: st.DataObject) -> Record:
         active = [n for n in self.model.nodes if self.model.nodes[n].active]
-        parent_id = self.pick_id(data, active, active, active, self.model.nodes, self.model.letters)
+        m = self.model
+        parent_id = self.pick_id(data, active, active, active, m.nodes, m.letters)
         parent = self.model.nodes.get(parent_id)
         room = None
         if parent is not None:
@@ -626,15 +633,18 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def withdrawal_record(self, data: st.DataObject) -> Record:
         m = self.model
-        target = self.pick_id(data, m.nodes, m.deliveries, m.deliveries, m.letters, m.corrected,
-                              m.agreements)  # fmt: skip
+        active = [n for n in m.nodes if m.nodes[n].active]
+        parents = [n for n in active if m.nodes[n].children]  # withdrawals cascade from these
+        target = self.pick_id(data, active, parents, parents, m.nodes, m.deliveries,
+                              m.deliveries, m.letters, m.corrected, m.agreements)  # fmt: skip
         return withdrawal(self.new_id("w"), target, on=self.when(data, self.latest_of(target)))
 
     def any_record(self, data: st.DataObject) -> Record:
-        make = data.draw(st.sampled_from([
+        makers: list[Callable[[st.DataObject], Record]] = [
             self.pledge_record, self.tranche_record, self.delivery_record, self.loi_record,
             self.amendment_record, self.withdrawal_record,
-        ]))  # fmt: skip
+        ]  # fmt: skip
+        make = data.draw(st.sampled_from(makers))
         return make(data)
 
     @rule(data=st.data())
@@ -652,7 +662,8 @@ class LedgerMachine(RuleBasedStateMachine):
         for _ in range(data.draw(st.integers(1, 4))):
             parent = data.draw(st.sampled_from(nodes))
             child = tranche(
-                self.new_id("t"), parent["id"], self.amount(data, room[parent["id"]], careful=careful),
+                self.new_id("t"), parent["id"],
+                self.amount(data, room[parent["id"]], careful=careful),
                 unit=parent["unit"], sector=data.draw(st.sampled_from(SECTORS)),
                 on=self.when(data, date.fromisoformat(parent["announced_on"]), careful=careful),
                 bound=data.draw(bounds),
@@ -665,7 +676,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if data.draw(st.booleans()):
             target = data.draw(st.sampled_from(nodes))
             records.append(delivery(
-                self.new_id("d"), target["id"], self.amount(data, room[target["id"]], careful=careful),
+                self.new_id("d"), target["id"],
+                self.amount(data, room[target["id"]], careful=careful),
                 unit=target["unit"],
                 on=self.when(data, date.fromisoformat(target["announced_on"]), careful=careful),
             ))  # fmt: skip

@@ -11,29 +11,34 @@ import functools
 import json
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from .convert import converter, unstructure_event
 from .errors import LedgerError
 from .formatting import (
     log_jsonl,
     log_table,
     render_letter,
     render_tree,
+    timeline_csv,
+    timeline_json,
+    timeline_table,
     totals_csv,
     totals_json,
     totals_table,
 )
-from .ledger import Ledger
 from .projections import GROUPS, Group
 from .timeline import EVERY, Every
 from .view import LedgerView, LetterView, NodeView
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 __all__ = ["cli", "main"]
 
@@ -79,6 +84,10 @@ class _State:
 
     @contextmanager
     def ledger(self) -> Iterator[Ledger]:
+        # Imported here, not at the top: `pledgeledger --help` and usage errors then never
+        # load eventsourcing, cattrs or the read models (CLI start-up, docs/performance.md).
+        from .ledger import Ledger
+
         with Ledger.open(self.db) as ledger:
             yield ledger
 
@@ -114,13 +123,23 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
 
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback drawing click's bar on stderr, only when a person is watching."""
+    """A progress callback drawing click's bar on stderr, only when a person is watching.
+
+    It is called once per event, millions of times on a big ledger: the bar is redrawn at most
+    ten times a second, so that drawing it costs nothing next to the work it reports.
+    """
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
     with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True) as bar:
+        next_draw = 0.0
 
         def update(done: int, total: int) -> None:
+            nonlocal next_draw
+            now = time.monotonic()
+            if now < next_draw and done < total:
+                return
+            next_draw = now + 0.1
             bar.length = max(total, 1)
             bar.update(done - bar.pos)
 
@@ -276,6 +295,86 @@ def totals(
 
 
 @cli.command()
+@click.option(
+    "--by",
+    type=click.Choice(GROUPS),
+    default="sector",
+    show_default=True,
+    help="One line per key of this group (and unit) in every period.",
+)
+@click.option(
+    "--every",
+    type=click.Choice(EVERY),
+    default="month",
+    show_default=True,
+    help="Length of a period; a point is dated the period's last day (weeks end on Sunday).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
+)
+@click.option(
+    "--from",
+    "start",
+    type=_Date(),
+    help="Leave out points before DATE (earlier events still count in the totals).",
+)
+@click.option("--as-of", type=_Date(), help="End the timeline at DATE (world date).")
+@click.option(
+    "--known-at",
+    type=_Instant(),
+    help="Count only events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+@_friendly
+def timeline(
+    state: _State,
+    by: Group,
+    every: Every,
+    depth: int | None,
+    start: date | None,
+    as_of: date | None,
+    known_at: datetime | None,
+    fmt: str,
+) -> None:
+    """How the totals grew: cumulative pledged, allocated, unallocated, delivered and intended
+    per group and unit at the end of every period of world time.
+
+    A line appears once its key has a figure, and stays (a withdrawal shows as a drop). The
+    last period's figures equal `pledgeledger totals` with the same options.
+
+    \b
+    Examples:
+      pledgeledger timeline --by sector --depth 1 --every quarter
+      pledgeledger timeline --by agreement --every month --format csv > growth.csv
+      pledgeledger timeline --known-at 2025-12-31T00:00:00Z --format json
+    """
+    if depth is not None and by != "sector":
+        raise click.UsageError("--depth applies only to --by sector")
+    if start is not None and as_of is not None and start > as_of:
+        raise click.UsageError(f"--from {start} is after --as-of {as_of}")
+    with state.ledger() as ledger, closing(
+        ledger.iter_timeline(
+            by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start
+        )
+    ) as points:
+        if fmt == "table":
+            click.echo(timeline_table(list(points), by))
+            return
+        pieces = timeline_json(points) if fmt == "json" else timeline_csv(points, by)
+        for piece in pieces:
+            click.echo(piece, nl=False)
+
+
+@cli.command()
 @click.argument("event_id", metavar="ID")
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -288,12 +387,16 @@ def show(state: _State, event_id: str, fmt: str) -> None:
     with state.ledger() as ledger:
         view = ledger.view(event_id)
     if fmt == "json":
+        from .convert import converter
+
         click.echo(json.dumps(converter.unstructure(view), indent=2, ensure_ascii=False))
     elif isinstance(view, NodeView):
         click.echo(render_tree(view))
     elif isinstance(view, LetterView):
         click.echo(render_letter(view))
     else:
+        from .convert import unstructure_event
+
         click.echo(json.dumps(unstructure_event(view), indent=2, ensure_ascii=False))
 
 
@@ -329,7 +432,13 @@ def log(state: _State, since: int, fmt: str) -> None:
 @click.pass_obj
 @_friendly
 def replay(state: _State, verify: bool) -> None:
-    """Rebuild the projections from the log, with progress and an events/s figure."""
+    """Rebuild every read model from the log (drop and refill, then swap in), with progress and
+    an events/s figure.
+
+    With --verify, also re-check every event against the invariants on aggregates rebuilt from
+    nothing, compare them with the stored ones, and compare the rebuilt read models (totals,
+    daily postings, record index) with the ones in place; every difference is listed.
+    """
     with state.ledger() as ledger, _progress("Replaying") as progress:
         report = ledger.replay(verify=verify, progress=progress)
     click.echo(
@@ -341,7 +450,10 @@ def replay(state: _State, verify: bool) -> None:
             click.echo(f"problem: {problem}", err=True)
         if report.problems:
             raise LedgerError(f"verify failed: {len(report.problems)} problem(s)")
-        click.echo("verified: every event passes the invariants; rebuilt state equals stored")
+        click.echo(
+            "verified: every event passes the invariants; rebuilt aggregates and read models "
+            "equal the stored ones"
+        )
 
 
 def _extra_options(values: tuple[str, ...]) -> dict[str, str]:
@@ -487,6 +599,8 @@ def plugins_() -> None:
 
     with _plugin_warnings():
         infos = plugin_infos()
+    from .convert import converter
+
     click.echo(json.dumps(converter.unstructure(infos), indent=2, ensure_ascii=False))
 
 

@@ -20,6 +20,7 @@ serialised step; readers are never blocked.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,10 +59,10 @@ class _DecimalSum:
         self.total = Decimal(0)
 
     def step(self, value: str | None) -> None:
-        if value is not None and value != "0":
+        if value is not None:
             self.total += Decimal(value)
 
-    def finalize(self) -> str:
+    def finalize(self) -> str | None:
         return str(self.total)
 
 
@@ -103,8 +104,15 @@ class Tx:
     identity wherever the backend needs nothing, so hot loops pay only a function call.
     """
 
-    def __init__(self, cursor: _Cursor, backend: Backend, schema: str | None) -> None:
+    def __init__(
+        self,
+        cursor: _Cursor,
+        backend: Backend,
+        schema: str | None,
+        new_cursor: Callable[[], Any] | None = None,
+    ) -> None:
         self._cursor = cursor
+        self._new_cursor = new_cursor
         self.backend: Backend = backend
         self._prefix = f'"{schema}".' if schema else ""
         self.locked = False
@@ -147,22 +155,30 @@ class Tx:
         return None if row is None else row[0]
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 2000) -> Iterator[Any]:
-        """Rows one by one without holding them all (``fetchmany`` pages)."""
-        cursor: Any = self._cursor
-        cursor.execute(self._sql(sql), params)
-        while True:
-            rows = cursor.fetchmany(size)
-            if not rows:
-                return
-            yield from rows
+        """Rows one by one without holding them all, on a cursor of their own (a server-side
+        one on PostgreSQL), so that two streams can be merged and other statements run
+        while one is read."""
+        cursor: Any = self._new_cursor() if self._new_cursor is not None else self._cursor
+        try:
+            cursor.execute(self._sql(sql), params)
+            while True:
+                rows = cursor.fetchmany(size)
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            if cursor is not self._cursor:
+                cursor.close()
 
     def add(self, left: str, right: str) -> str:
         """SQL for the exact sum of two figure expressions (used in upserts)."""
         return f"dadd({left}, {right})" if self.backend == "sqlite" else f"{left} + {right}"
 
     def sum(self, column: str) -> str:
-        """SQL for the exact aggregate sum of a figure column."""
-        return f"dsum({column})" if self.backend == "sqlite" else f"SUM({column})"
+        """SQL for the exact aggregate sum of a figure column (zeros are stored as NULL)."""
+        if self.backend == "sqlite":
+            return f"dsum({column}) FILTER (WHERE {column} IS NOT NULL)"
+        return f"SUM({column})"
 
     @property
     def num_type(self) -> str:
@@ -285,9 +301,18 @@ class Database:
             conn = raw.connection
             conn.create_function("dadd", 2, _decimal_add, deterministic=True)
             conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
+            # 32 MiB of page cache (SQLite's default is 2 MiB): a big import inserts into the
+            # events table's primary key (random uuid5 ids) all over the table; bounded, so
+            # that replays and queries stay well under their memory budget.
+            raw.execute("PRAGMA cache_size = -32768")
             with _sqlite_errors():
                 raw.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
-            tx = Tx(raw, "sqlite", None)
+            def new_cursor() -> sqlite3.Cursor:
+                cursor = conn.cursor()
+                cursor.row_factory = None
+                return cursor
+
+            tx = Tx(raw, "sqlite", None, new_cursor)
             tx.locked = lock
             try:
                 with _sqlite_errors():
@@ -308,8 +333,13 @@ class Database:
     def _postgres(self, *, writer: bool) -> Iterator[Tx]:
         from psycopg.rows import tuple_row  # psycopg only when PostgreSQL is in use
 
+        names = itertools.count()
         with self._datastore.get_connection() as conn, conn.transaction(force_rollback=not writer):
-            yield Tx(conn.cursor(row_factory=tuple_row), "postgres", self.schema)
+
+            def new_cursor() -> Any:
+                return conn.cursor(name=f"pl_stream_{next(names)}", row_factory=tuple_row)
+
+            yield Tx(conn.cursor(row_factory=tuple_row), "postgres", self.schema, new_cursor)
 
     def head(self, tx: Tx) -> int:
         """The last notification id in the log, 0 when it is empty."""

@@ -25,9 +25,8 @@ from .readmodels import RECORD_COLUMNS, TableSet
 __all__ = ["Folder"]
 
 # Positions in a cached record row (the columns of ``records`` after ``id``).
-TYPE, ROOT, PARENT, SECTOR, PSECTOR, PTRANCHE, AGREEMENT, PLEDGER, RECIPIENT, UNIT, AMOUNT, ACTIVE = (
-    range(12)
-)  # fmt: skip
+(TYPE, ROOT, PARENT, SECTOR, PSECTOR, PTRANCHE, AGREEMENT, PLEDGER, RECIPIENT, UNIT, AMOUNT,
+ ACTIVE) = range(12)  # fmt: skip
 ZERO = Decimal(0)
 WORLD_DATE = {
     "agreement": "signed_on",
@@ -44,16 +43,21 @@ Bucket = tuple[str, str | None, str, str, str, str, str]
 """sector, agreement, pledger, recipient, unit, world date, recorded time."""
 
 
+Sums = dict[tuple[str, ...], list[Decimal]]
+
+
 class Folder:
     """Applies records, in log order, to one table set within one transaction at a time."""
 
-    def __init__(self, tables: TableSet, *, cache_limit: int = 100_000) -> None:
+    def __init__(self, tables: TableSet, *, cache_limit: int = 50_000) -> None:
         self.tables = tables
         self.cache_limit = cache_limit
         self.cache: dict[str, list[Any] | None] = {}
-        self.dirty: dict[str, list[Any]] = {}
+        self.new: dict[str, list[Any]] = {}
+        self.changed: dict[str, list[Any]] = {}
         self.new_children: dict[str, list[str]] = {}
         self.buckets: dict[Bucket, list[Decimal]] = {}
+        self.totals: Sums = {}
         self.tx: Tx | None = None
         self.applied = 0
 
@@ -105,8 +109,7 @@ class Folder:
             pass
         tx = self._tx()
         raw = tx.fetchone(
-            f"SELECT {', '.join(RECORD_COLUMNS)} FROM {tx.table(self.tables.records)} "
-            "WHERE id = ?",
+            f"SELECT {', '.join(RECORD_COLUMNS)} FROM {tx.table(self.tables.records)} WHERE id = ?",
             (tx.text(record_id),),
         )
         row = self.cache[record_id] = None if raw is None else self._row(raw)
@@ -114,7 +117,12 @@ class Folder:
 
     def _put(self, record_id: str, row: list[Any]) -> None:
         self.cache[record_id] = row
-        self.dirty[record_id] = row
+        self.new[record_id] = row
+
+    def _touch(self, record_id: str, row: list[Any]) -> None:
+        """``row`` (amount or active) changed: write it at the next flush."""
+        if record_id not in self.new:
+            self.changed[record_id] = row
 
     def _children(self, record_id: str) -> list[str]:
         """The tranches directly under ``record_id``: those written, and those folded since.
@@ -214,7 +222,7 @@ class Folder:
         if target_type == "agreement":
             if kind == "withdrawal":
                 target[ACTIVE] = False
-                self.dirty[target_id] = target
+                self._touch(target_id, target)
             return
         amending = kind == "amendment"
         if target_type in ("pledge", "tranche"):
@@ -222,26 +230,24 @@ class Folder:
                 new = Decimal(entry["amount"])
                 self._node(target, new - target[AMOUNT], day, at)
                 target[AMOUNT] = new
-                self.dirty[target_id] = target
+                self._touch(target_id, target)
             else:
                 self._withdraw_subtree(target_id, target, day, at)
             return
         delta = Decimal(entry["amount"]) - target[AMOUNT] if amending else -target[AMOUNT]
-        if target_type == "loi":
-            figures = (ZERO, ZERO, ZERO, delta)
-        else:
-            figures = (ZERO, ZERO, delta, ZERO)
+        loi = target_type == "loi"
+        figures = (ZERO, ZERO, ZERO, delta) if loi else (ZERO, ZERO, delta, ZERO)
         self._post(target, target[SECTOR], day, at, figures)
         if amending:
             target[AMOUNT] = Decimal(entry["amount"])
         else:
             target[ACTIVE] = False
-        self.dirty[target_id] = target
+        self._touch(target_id, target)
 
     def _withdraw_subtree(self, node_id: str, node: list[Any], day: str, at: str) -> None:
         self._node(node, -node[AMOUNT], day, at)
         node[ACTIVE] = False
-        self.dirty[node_id] = node
+        self._touch(node_id, node)
         for child_id in self._children(node_id):
             child = self.get(child_id)
             if child is not None and child[ACTIVE]:
@@ -250,79 +256,99 @@ class Folder:
     # -- writing -------------------------------------------------------------------------
 
     def _flush_records(self) -> None:
-        if not self.dirty:
-            return
+        """Insert the rows made since the last flush and update the ones changed."""
         tx = self._tx()
-        text, num = tx.text, tx.num
-        pg = tx.backend != "sqlite"
-        rows = []
-        for record_id, row in self.dirty.items():
-            out = [text(record_id), *row]
-            if pg:
+        num = tx.num
+        if tx.backend == "sqlite":
+            new = [
+                (i, r[0], r[1], r[2], r[3], r[4], int(bool(r[5])), r[6], r[7], r[8], r[9],
+                 None if r[10] is None else str(r[10]), int(r[11]))
+                for i, r in self.new.items()
+            ]  # fmt: skip
+        else:
+            text = tx.text
+            new = []
+            for record_id, row in self.new.items():
+                out = [text(record_id), *row]
                 for i in _TEXT_COLUMNS:
                     if out[i + 1] is not None:
                         out[i + 1] = text(out[i + 1])
-            if row[AMOUNT] is not None:
-                out[AMOUNT + 1] = num(row[AMOUNT])
-            out[PTRANCHE + 1] = int(bool(row[PTRANCHE]))
-            out[ACTIVE + 1] = int(row[ACTIVE])
-            rows.append(out)
+                out[PTRANCHE + 1] = int(bool(row[PTRANCHE]))
+                out[ACTIVE + 1] = int(row[ACTIVE])
+                new.append(tuple(out))
         marks = ", ".join("?" * len(RECORD_COLUMNS))
+        table = tx.table(self.tables.records)
+        tx.executemany(f"INSERT INTO {table} ({', '.join(RECORD_COLUMNS)}) VALUES ({marks})", new)
         tx.executemany(
-            f"INSERT INTO {tx.table(self.tables.records)} ({', '.join(RECORD_COLUMNS)}) "
-            f"VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET amount = excluded.amount, "
-            "active = excluded.active",
-            rows,
+            f"UPDATE {table} SET amount = ?, active = ? WHERE id = ?",
+            [
+                (None if r[AMOUNT] is None else num(r[AMOUNT]), int(r[ACTIVE]), tx.text(i))
+                for i, r in self.changed.items()
+            ],
         )
-        self.dirty.clear()
+        self.new.clear()
+        self.changed.clear()
         self.new_children.clear()
 
     def flush(self, position: int | None) -> None:
-        """Write everything folded so far and, if given, the position it reaches."""
+        """Write the records and postings folded so far; with a ``position``, also the totals
+        (summed in memory until then: a few rows, rewritten once per transaction rather than
+        once per page) and the position they reach, which must be written together."""
         tx = self._tx()
         self._flush_records()
-        totals: dict[tuple[str, str, str], list[Decimal]] = {}
-        daily: dict[tuple[str, str, str, str, str], list[Decimal]] = {}
-        for (sector, agreement, pledger, recipient, unit, day, at), sums in self.buckets.items():
-            for group, key in (
-                ("sector", sector),
-                ("agreement", agreement or ""),
-                ("pledger", pledger),
-                ("recipient", recipient),
-            ):
-                for target, index in ((totals, (group, key, unit)),
-                                      (daily, (group, key, unit, day, at))):  # fmt: skip
-                    found = target.get(index)  # type: ignore[call-overload]
-                    if found is None:
-                        target[index] = list(sums)  # type: ignore[index]
-                    else:
-                        for i in range(4):
-                            found[i] += sums[i]
-        self.buckets.clear()
         text, num = tx.text, tx.num
-        add = tx.add
-        update = ", ".join(f"{f} = {add('t.' + f, 'excluded.' + f)}" for f in
-                           ("pledged", "allocated", "delivered", "intended"))  # fmt: skip
+        pg = tx.backend != "sqlite"
+        totals = self.totals
+        rows = []
+        for (sector, agreement, pledger, recipient, unit, day, at), sums in self.buckets.items():
+            p, a, d, i = sums
+            if pg:
+                sector, pledger, recipient, unit = (
+                    text(sector), text(pledger), text(recipient), text(unit)
+                )
+                agreement = None if agreement is None else text(agreement)
+            rows.append((
+                sector, agreement, pledger, recipient, unit, day, at,
+                num(p) if p else None, num(a) if a else None,
+                num(d) if d else None, num(i) if i else None,
+            ))  # fmt: skip
+            for key in (
+                ("sector", sector, unit),
+                ("agreement", agreement or "", unit),
+                ("pledger", pledger, unit),
+                ("recipient", recipient, unit),
+            ):
+                found = totals.get(key)
+                if found is None:
+                    totals[key] = [p, a, d, i]
+                else:
+                    found[0] += p
+                    found[1] += a
+                    found[2] += d
+                    found[3] += i
+        self.buckets.clear()
+        tx.executemany(
+            f"INSERT INTO {tx.table(self.tables.postings)} (sector, agreement, pledger, "
+            "recipient, unit, world_date, recorded_at, pledged, allocated, delivered, "
+            "intended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        if len(self.cache) > self.cache_limit:
+            self.cache.clear()  # every row is written by now: re-read on demand
+        if position is None:
+            return
+        update = ", ".join(
+            f"{f} = {tx.add('t.' + f, 'excluded.' + f)}"
+            for f in ("pledged", "allocated", "delivered", "intended")
+        )
         tx.executemany(
             f"INSERT INTO {tx.table(self.tables.totals)} AS t (grp, key, unit, pledged, "
             "allocated, delivered, intended) VALUES (?, ?, ?, ?, ?, ?, ?) "
             f"ON CONFLICT (grp, key, unit) DO UPDATE SET {update}",
             [
-                (g, text(k), text(u), num(s[0]), num(s[1]), num(s[2]), num(s[3]))
+                (g, k, u, num(s[0]), num(s[1]), num(s[2]), num(s[3]))
                 for (g, k, u), s in totals.items()
             ],
         )
-        tx.executemany(
-            f"INSERT INTO {tx.table(self.tables.daily)} AS t (grp, key, unit, world_date, "
-            "recorded_at, pledged, allocated, delivered, intended) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            f"ON CONFLICT (grp, key, unit, world_date, recorded_at) DO UPDATE SET {update}",
-            [
-                (g, text(k), text(u), d, a, num(s[0]), num(s[1]), num(s[2]), num(s[3]))
-                for (g, k, u, d, a), s in daily.items()
-            ],
-        )
-        if position is not None:
-            self.tables.set_position(tx, position)
-        if len(self.cache) > self.cache_limit:
-            self.cache.clear()
+        totals.clear()
+        self.tables.set_position(tx, position)

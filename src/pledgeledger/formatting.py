@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from .convert import unstructure_event
 from .projections import Group, Totals
+from .timeline import TimelinePoint
 from .view import LetterView, LoggedEvent, NodeView
 
 __all__ = [
@@ -23,6 +23,9 @@ __all__ = [
     "render_letter",
     "render_tree",
     "table",
+    "timeline_csv",
+    "timeline_json",
+    "timeline_table",
     "totals_csv",
     "totals_json",
     "totals_table",
@@ -84,6 +87,8 @@ def totals_csv(rows: Sequence[Totals], by: Group) -> str:
 
 def log_jsonl(events: Iterable[LoggedEvent]) -> Iterable[str]:
     """One re-importable JSON object per event, in log order."""
+    from .convert import unstructure_event  # cattrs only when events are printed
+
     for logged in events:
         yield json.dumps(unstructure_event(logged.event), ensure_ascii=False)
 
@@ -172,3 +177,43 @@ def render_letter(letter: LetterView) -> str:
         amount = f" to {figure(c.amount)}" if c.amount is not None else ""
         lines.append(f"  {c.announced_on} {c.kind} {c.id}{amount}: {c.reason}")
     return "\n".join(lines)
+
+
+def timeline_table(points: Iterable[TimelinePoint], by: Group) -> str:
+    """The timeline as an aligned table, one line per period end, group key and unit."""
+    cells = [
+        [p.period_end.isoformat(), _key(p.key), p.unit]
+        + [figure(v) for v in (p.pledged, p.allocated, p.unallocated, p.delivered, p.intended)]
+        for p in points
+    ]
+    if not cells:
+        return "(no timeline: nothing recorded matches)"
+    headers = ["PERIOD END", by.upper(), "UNIT", "PLEDGED", "ALLOCATED", "UNALLOCATED",
+               "DELIVERED", "INTENDED"]  # fmt: skip
+    return table(headers, cells, numeric={3, 4, 5, 6, 7})
+
+
+def timeline_json(points: Iterable[TimelinePoint]) -> Iterable[str]:
+    """A JSON array of :meth:`TimelinePoint.as_dict` objects, in pieces, so that a long
+    timeline streams instead of being built in memory first."""
+    yield "["
+    first = True
+    for point in points:
+        yield ("\n  " if first else ",\n  ") + json.dumps(point.as_dict(), ensure_ascii=False)
+        first = False
+    yield "\n]\n" if not first else "]\n"
+
+
+def timeline_csv(points: Iterable[TimelinePoint], by: Group) -> Iterable[str]:
+    """CSV: ``period_end``, the group, then the totals' columns; streamed line by line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period_end", by, *TOTALS_FIELDS])
+    for point in points:
+        d = point.as_dict()
+        writer.writerow([d["period_end"], d[by] if d[by] is not None else "",
+                         *(d[f] for f in TOTALS_FIELDS)])  # fmt: skip
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any, Self
@@ -26,15 +26,21 @@ from eventsourcing.persistence import (
     OperationalError,
 )
 
-from .aggregates import AgreementAggregate, LedgerAggregate, LetterAggregate, PledgeAggregate, root_id
+from .aggregates import (
+    AgreementAggregate,
+    LedgerAggregate,
+    LetterAggregate,
+    PledgeAggregate,
+    root_id,
+)
 from .codec import StateReader, utc_text
 from .convert import structure_event
 from .db import Database, Tx
-from .errors import ConcurrencyError, ImportFailed, LedgerError, NotFound
+from .errors import ConcurrencyError, LedgerError, NotFound
 from .events import Event
 from .fold import ROOT, Folder
 from .importer import Origin, read_jsonl
-from .projections import Group, Totals
+from .projections import GROUPS, Group, Totals
 from .readmodels import ReadModels, TableSet
 from .runner import LEDGER_TOPICS, Runner
 from .store import LedgerApplication, persistence_env, resolve_target
@@ -84,13 +90,20 @@ def _as_event(item: Event | Mapping[str, Any]) -> Event:
     return item
 
 
+def _check_grouping(by: str, depth: int | None) -> None:
+    if by not in GROUPS:
+        raise LedgerError(f"cannot group by {by!r}: choose one of {', '.join(GROUPS)}")
+    if depth is not None and (by != "sector" or depth < 1):
+        raise LedgerError("depth applies to --by sector and must be 1 or more")
+
+
 def _count_lines(paths: list[str | os.PathLike[str]]) -> int:
     """Lines in the files, for the progress total (an unreadable file counts 0 and fails
     later, with its own message)."""
     total = 0
     for path in paths:
         try:
-            with open(path, "rb") as handle:  # noqa: PTH123  # plain and fast
+            with open(path, "rb") as handle:
                 last = b"\n"
                 while block := handle.read(1 << 20):
                     total += block.count(b"\n")
@@ -144,7 +157,8 @@ class Ledger:
                 # Processes opening a new PostgreSQL ledger at once race on eventsourcing's
                 # CREATE ... IF NOT EXISTS ("tuple concurrently updated"): the loser retries.
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
+                    message = f"cannot open ledger {resolve_target(target)}: {exc}"
+                    raise LedgerError(message) from None
                 time.sleep(0.05 * (attempt + 1))
             except (InterfaceError, OperationalError, OSError) as exc:
                 raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
@@ -245,7 +259,8 @@ class Ledger:
             for notification in page:
                 domain_event = mapper.to_domain_event(notification)
                 entry = domain_event.entry  # type: ignore[attr-defined]  # our event classes
-                yield LoggedEvent(notification.id, domain_event.timestamp, load_event(entry))
+                recorded_at = domain_event.timestamp  # type: ignore[attr-defined]  # ours
+                yield LoggedEvent(notification.id, recorded_at, load_event(entry))
             if len(page) < PAGE:
                 return
             start = page[-1].id
@@ -269,7 +284,7 @@ class Ledger:
                     yield tx, tables
                     return
             self._synced()
-        raise ConcurrencyError("the read models could not catch up with the log")  # pragma: no cover
+        raise ConcurrencyError("the read models could not catch up with the log")
 
     def totals(
         self,
@@ -286,8 +301,7 @@ class Ledger:
         before it (a naive datetime is taken as UTC). Answered from the read models: no
         replay, whatever the size of the log.
         """
-        if depth is not None and (by != "sector" or depth < 1):
-            raise LedgerError("depth applies to --by sector and must be 1 or more")
+        _check_grouping(by, depth)
         known = None if known_at is None else utc_text(known_at)
         with self._reading() as (tx, tables):
             return self._models.totals(tx, tables, by, depth=depth, as_of=as_of, known_at=known)
@@ -301,10 +315,10 @@ class Ledger:
         as_of: date | None = None,
         known_at: datetime | None = None,
         start: date | None = None,
-    ) -> Iterator[TimelinePoint]:
-        """:meth:`timeline`, streamed point by point (for very long timelines)."""
-        if depth is not None and (by != "sector" or depth < 1):
-            raise LedgerError("depth applies to --by sector and must be 1 or more")
+    ) -> Generator[TimelinePoint, None, None]:
+        """:meth:`timeline`, streamed point by point (for very long timelines). It reads in
+        one transaction while it is iterated: exhaust it or ``close()`` it."""
+        _check_grouping(by, depth)
         if start is not None and as_of is not None and start > as_of:
             raise LedgerError(f"the timeline starts ({start}) after its as-of date ({as_of})")
         known = None if known_at is None else utc_text(known_at)

@@ -11,15 +11,19 @@ has caught up to; see ``docs/projections.md`` for the design.
 ``totals``
     Current figures per group (``sector``, ``agreement``, ``pledger``, ``recipient``), key and
     unit: the dashboard query is a read of a few rows, whatever the size of the log.
-``daily``
-    The postings summed per group, key, unit, world date and recorded time. ``--as-of D`` and
-    ``--known-at T`` keep the rows with ``world_date <= D`` and ``recorded_at <= T``, so the
-    answers equal a fold of exactly the qualifying postings, in far fewer rows than postings.
+``postings``
+    The signed postings of :mod:`pledgeledger.projections` (all group keys, unit, world date,
+    recorded time, and the four deltas, zero stored as NULL), appended as events are folded;
+    postings with the same keys, dates and time folded together are summed into one row.
+    ``--as-of D`` and ``--known-at T`` keep the rows with ``world_date <= D`` and
+    ``recorded_at <= T`` and sum them grouped, so the answers equal a fold of exactly the
+    qualifying events. Append-only: one insert per posting, no index to maintain.
 
 Two table sets exist, ``a`` and ``b``; ``pl_meta`` names the live one. ``replay`` fills the
 other from scratch and swaps them in one transaction, so readers never see a half-built view.
-A ``None`` agreement is stored as the empty string (agreement ids are never empty); figures are
-``TEXT`` decimals on SQLite and ``NUMERIC`` on PostgreSQL (see :mod:`pledgeledger.db`).
+Figures are ``TEXT`` decimals on SQLite and ``NUMERIC`` on PostgreSQL (see :mod:`.db`); in
+``totals``, whose key is a primary key, a ``None`` agreement is stored as the empty string
+(agreement ids are never empty).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from .projections import Group, Totals
 
 __all__ = ["GROUP_COLUMNS", "SCHEMA_VERSION", "ReadModels", "TableSet"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
 """Bump when the tables or what they mean change: stale read models are then rebuilt."""
 
 GROUP_COLUMNS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
@@ -63,8 +67,8 @@ class TableSet:
         return f"pl_{self.name}_totals"
 
     @property
-    def daily(self) -> str:
-        return f"pl_{self.name}_daily"
+    def postings(self) -> str:
+        return f"pl_{self.name}_postings"
 
     @property
     def position_table(self) -> str:
@@ -79,7 +83,9 @@ class TableSet:
         num = tx.num_type
         no_rowid = " WITHOUT ROWID" if tx.backend == "sqlite" else ""
         figures = ", ".join(f"{f} {num} NOT NULL" for f in FIGURES)
-        records, totals, daily = (tx.table(n) for n in (self.records, self.totals, self.daily))
+        records, totals, postings = (
+            tx.table(n) for n in (self.records, self.totals, self.postings)
+        )
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {tx.table(self.position_table)} "
             "(id INTEGER PRIMARY KEY, position BIGINT NOT NULL)"
@@ -95,20 +101,22 @@ class TableSet:
             f"unit {text}, amount {num}, active INTEGER){no_rowid}"
         )
         tx.execute(
-            f"CREATE INDEX IF NOT EXISTS {self.records}_parent ON {records} (parent)"
+            f"CREATE INDEX IF NOT EXISTS {self.records}_parent ON {records} (parent) "
+            "WHERE type = 'tranche'"
         )
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {totals} (grp TEXT NOT NULL, key {text} NOT NULL, "
             f"unit {text} NOT NULL, {figures}, PRIMARY KEY (grp, key, unit)){no_rowid}"
         )
+        nullable = ", ".join(f"{f} {num}" for f in FIGURES)
         tx.execute(
-            f"CREATE TABLE IF NOT EXISTS {daily} (grp TEXT NOT NULL, key {text} NOT NULL, "
-            f"unit {text} NOT NULL, world_date {text} NOT NULL, recorded_at {text} NOT NULL, "
-            f"{figures}, PRIMARY KEY (grp, key, unit, world_date, recorded_at)){no_rowid}"
+            f"CREATE TABLE IF NOT EXISTS {postings} (sector {text} NOT NULL, agreement {text}, "
+            f"pledger {text} NOT NULL, recipient {text} NOT NULL, unit {text} NOT NULL, "
+            f"world_date {text} NOT NULL, recorded_at {text} NOT NULL, {nullable})"
         )
 
     def drop(self, tx: Tx) -> None:
-        for name in (self.records, self.totals, self.daily, self.position_table):
+        for name in (self.records, self.totals, self.postings, self.position_table):
             tx.execute(f"DROP TABLE IF EXISTS {tx.table(name)}")
 
     def position(self, tx: Tx) -> int:
@@ -119,10 +127,15 @@ class TableSet:
         tx.execute(f"UPDATE {tx.table(self.position_table)} SET position = ?", (position,))
 
 
-def _key(group: Group, raw: str, tx: Tx) -> str | None:
-    if group == "agreement" and raw == "":
+def _key(group: Group, raw: str | None, tx: Tx) -> str | None:
+    if group == "agreement" and not raw:
         return None
+    assert raw is not None
     return tx.untext(raw)
+
+
+def _where(conditions: list[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 def _rolled(key: str | None, group: Group, depth: int | None) -> str | None:
@@ -132,6 +145,8 @@ def _rolled(key: str | None, group: Group, depth: int | None) -> str | None:
 
 
 def _dec(value: Any) -> Decimal:
+    if value is None:
+        return ZERO
     return value if type(value) is Decimal else Decimal(value)
 
 
@@ -222,8 +237,8 @@ class ReadModels:
                 (by,),
             )
         else:
-            where = ["grp = ?"]
-            params: list[Any] = [by]
+            where: list[str] = []
+            params: list[Any] = []
             if as_of is not None:
                 where.append("world_date <= ?")
                 params.append(as_of.isoformat())
@@ -232,20 +247,20 @@ class ReadModels:
                 params.append(known_at)
             sums = ", ".join(tx.sum(f) for f in FIGURES)
             rows = tx.fetchall(
-                f"SELECT key, unit, {sums} FROM {tx.table(tables.daily)} "
-                f"WHERE {' AND '.join(where)} GROUP BY key, unit",
+                f"SELECT {by}, unit, {sums} FROM {tx.table(tables.postings)} "
+                f"{_where(where)} GROUP BY {by}, unit",
                 params,
             )
-        sums: dict[tuple[str | None, str], list[Decimal]] = {}
+        grouped: dict[tuple[str | None, str], list[Decimal]] = {}
         for raw_key, unit, *values in rows:
             key = _rolled(_key(by, raw_key, tx), by, depth)
-            row = sums.get((key, tx.untext(unit)))
+            row = grouped.get((key, tx.untext(unit)))
             if row is None:
-                sums[(key, tx.untext(unit))] = [_dec(v) for v in values]
+                grouped[(key, tx.untext(unit))] = [_dec(v) for v in values]
             else:
                 for i, value in enumerate(values):
                     row[i] += _dec(value)
-        result = [Totals(by, key, unit, *f) for (key, unit), f in sums.items() if any(f)]
+        result = [Totals(by, key, unit, *f) for (key, unit), f in grouped.items() if any(f)]
         result.sort(key=lambda r: (r.key is None, r.key or "", r.unit))
         return result
 
@@ -259,8 +274,8 @@ class ReadModels:
         until: date | None = None,
     ) -> Iterator[tuple[str | None, str, date, list[Decimal]]]:
         """Net changes per key, unit and world date, in date order (the timeline's input)."""
-        where = ["grp = ?"]
-        params: list[Any] = [by]
+        where: list[str] = []
+        params: list[Any] = []
         if known_at is not None:
             where.append("recorded_at <= ?")
             params.append(known_at)
@@ -269,9 +284,8 @@ class ReadModels:
             params.append(until.isoformat())
         sums = ", ".join(tx.sum(f) for f in FIGURES)
         for raw_key, unit, day, *values in tx.stream(
-            f"SELECT key, unit, world_date, {sums} FROM {tx.table(tables.daily)} "
-            f"WHERE {' AND '.join(where)} GROUP BY key, unit, world_date "
-            "ORDER BY world_date, key, unit",
+            f"SELECT {by}, unit, world_date, {sums} FROM {tx.table(tables.postings)} "
+            f"{_where(where)} GROUP BY {by}, unit, world_date ORDER BY world_date",
             params,
         ):
             yield (
@@ -286,28 +300,36 @@ class ReadModels:
     def differences(self, tx: Tx, live: TableSet, rebuilt: TableSet, limit: int = 20) -> list[str]:
         """Rows that differ between the live set and one rebuilt from the log.
 
-        Figures compare as decimals (``1.0`` equals ``1``); a missing row equals one whose
-        figures are all zero. Walks both sides in key order a page at a time, so memory stays
-        flat whatever the size of the tables.
+        Records compare row by row; totals and postings compare summed per key (two logs
+        folded in different batches sum postings into different rows), as decimals, with a
+        missing row equal to one whose figures are all zero. Both sides stream in key order
+        and are merged, so memory stays flat whatever the size of the tables.
         """
-        problems: list[str] = []
+        postings_keys = ("sector", "COALESCE(agreement, '')", "pledger", "recipient", "unit",
+                         "world_date", "recorded_at")  # fmt: skip
+        sums = ", ".join(tx.sum(f) for f in FIGURES)
         checks = [
-            (live.records, rebuilt.records, ("id",), RECORD_COLUMNS[1:]),
-            (live.totals, rebuilt.totals, ("grp", "key", "unit"), FIGURES),
-            (live.daily, rebuilt.daily, ("grp", "key", "unit", "world_date", "recorded_at"),
-             FIGURES),
+            ("records", live.records, rebuilt.records, ("id",),
+             ", ".join(RECORD_COLUMNS[1:]), False),
+            ("totals", live.totals, rebuilt.totals, ("grp", "key", "unit"),
+             ", ".join(FIGURES), False),
+            ("postings", live.postings, rebuilt.postings, postings_keys, sums, True),
         ]  # fmt: skip
-        for left, right, keys, values in checks:
-            label = left.split("_")[-1]
-            for problem in _compare(tx, tx.table(left), tx.table(right), keys, values, label):
+        problems: list[str] = []
+        for label, left, right, keys, values, grouped in checks:
+            key_sql = ", ".join(keys)
+            group = f" GROUP BY {key_sql}" if grouped else ""
+            sql = "SELECT {keys}, {values} FROM {table}{group} ORDER BY {keys}"
+            ours, theirs = (
+                tx.stream(sql.format(keys=key_sql, values=values, table=tx.table(t), group=group))
+                for t in (left, right)
+            )
+            for problem in _merge(ours, theirs, len(keys), label):
                 problems.append(problem)
                 if len(problems) >= limit:
                     problems.append("(more differences not shown)")
                     return problems
         return problems
-
-
-PAGE = 5000
 
 
 def _normalise(values: tuple[Any, ...], label: str) -> tuple[Any, ...] | None:
@@ -321,52 +343,24 @@ def _normalise(values: tuple[Any, ...], label: str) -> tuple[Any, ...] | None:
     return figures if any(figures) else None
 
 
-def _page(
-    tx: Tx, table: str, keys: tuple[str, ...], values: tuple[str, ...], after: Any, upto: Any
-) -> list[tuple[Any, ...]]:
-    key_sql = ", ".join(keys)
-    row = f"({key_sql})" if len(keys) > 1 else key_sql
-    marks = "(" + ", ".join("?" * len(keys)) + ")" if len(keys) > 1 else "?"
-    where, params = [], []
-    if after is not None:
-        where.append(f"{row} > {marks}")
-        params.extend(after)
-    if upto is not None:
-        where.append(f"{row} <= {marks}")
-        params.extend(upto)
-    sql = f"SELECT {key_sql}, {', '.join(values)} FROM {table}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {key_sql}"
-    if upto is None:
-        sql += f" LIMIT {PAGE}"
-    return tx.fetchall(sql, params)
+_END: Any = object()
 
 
-def _compare(
-    tx: Tx, left: str, right: str, keys: tuple[str, ...], values: tuple[str, ...], label: str
-) -> Iterator[str]:
-    width = len(keys)
-    after: Any = None
-    while True:
-        page = _page(tx, left, keys, values, after, None)
-        upto = tuple(page[-1][:width]) if page else None
-        theirs = _page(tx, right, keys, values, after, upto) if page else _page(
-            tx, right, keys, values, after, None
-        )
-        mine = {tuple(r[:width]): _normalise(tuple(r[width:]), label) for r in page}
-        for r in theirs:
-            key = tuple(r[:width])
-            rebuilt = _normalise(tuple(r[width:]), label)
-            found = mine.pop(key, None)
-            if found != rebuilt:
-                yield f"{label} {key}: live {found} != rebuilt {rebuilt}"
-        for key, found in mine.items():
-            if found is not None:
-                yield f"{label} {key}: live {found} != rebuilt None"
-        if not page:
-            if len(theirs) < PAGE:
-                return
-            after = tuple(theirs[-1][:width])
-            continue
-        after = upto
+def _merge(ours: Iterator[Any], theirs: Iterator[Any], width: int, label: str) -> Iterator[str]:
+    """Merge two key-ordered row streams and describe every key whose values differ."""
+    a, b = next(ours, _END), next(theirs, _END)
+    while a is not _END or b is not _END:
+        key_a = tuple(a[:width]) if a is not _END else None
+        key_b = tuple(b[:width]) if b is not _END else None
+        if key_b is None or (key_a is not None and key_a < key_b):
+            found, rebuilt, key = _normalise(tuple(a[width:]), label), None, key_a
+            a = next(ours, _END)
+        elif key_a is None or key_b < key_a:
+            found, rebuilt, key = None, _normalise(tuple(b[width:]), label), key_b
+            b = next(theirs, _END)
+        else:
+            found = _normalise(tuple(a[width:]), label)
+            rebuilt, key = _normalise(tuple(b[width:]), label), key_a
+            a, b = next(ours, _END), next(theirs, _END)
+        if found != rebuilt:
+            yield f"{label} {key}: live {found} != rebuilt {rebuilt}"

@@ -44,10 +44,12 @@ Progress = Callable[[int, int], None]
 
 
 class Checker(Protocol):
-    """What ``replay --verify`` plugs into a rebuild (see :class:`pledgeledger.verify.Verifier`)."""
+    """What ``replay --verify`` plugs into a rebuild (:class:`pledgeledger.verify.Verifier`)."""
 
     def bind(self, tx: Tx, folder: Folder) -> None: ...
-    def check(self, position: int, originator: Any, version: int, entry: dict[str, Any]) -> None: ...
+    def check(
+        self, position: int, originator: Any, version: int, entry: dict[str, Any]
+    ) -> None: ...
     def committed(self) -> None: ...
 
 
@@ -103,8 +105,8 @@ class Runner:
         position = after
         read = self.reader.read
         apply = folder.apply
-        count = 0
-        for nid, originator, version, topic, state in self.log(tx, after, limit=limit, stop=stop):
+        rows = self.log(tx, after, limit=limit, stop=stop)
+        for count, (nid, originator, version, topic, state) in enumerate(rows, start=1):
             if topic in LEDGER_TOPICS:
                 entry, at = read(topic, state)
                 if check is not None:
@@ -113,7 +115,6 @@ class Runner:
             position = nid
             if seen is not None:
                 seen.append(nid)
-            count += 1
             if count % PAGE == 0:
                 folder.flush(None)
         return position

@@ -6,8 +6,11 @@ amendments (up and down) and withdrawals (with their cascades). The generator ke
 state to stay valid (a window of open trees, each with its nodes' amounts, allocations and
 deliveries), so a million events stream out in constant memory.
 
-World dates never go backwards in log order, so the date rules of ``docs/semantics.md`` hold by
-construction; they advance so that any size spans about six years (a useful timeline).
+By default world dates never go backwards in log order, so the date rules of
+``docs/semantics.md`` hold by construction; they advance so that any size spans about six years
+(a useful timeline). ``backdate=True`` dates pledges, tranches, deliveries and LOIs up to two
+months back (never before their parent, agreement or a correction already in their tree), as
+late news does; ``cents=True`` gives figures two decimal places.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +53,7 @@ class _Node:
     sector: str
     parent: _Node | None
     at_least: bool
+    day: date
     children: list[_Node] = attrs.Factory(list)
     allocated: int = 0
     delivered: int = 0
@@ -69,6 +74,7 @@ class _Tree:
     unit: str
     nodes: list[_Node]
     deliveries: list[_Delivery] = attrs.Factory(list)
+    barrier: date = date.min
 
 
 @attrs.define
@@ -79,8 +85,13 @@ class _Letter:
 
 
 class _Generator:
-    def __init__(self, total: int, seed: int) -> None:
+    def __init__(
+        self, total: int, seed: int, *, backdate: bool, cents: bool, namespace: str
+    ) -> None:
         self.rng = random.Random(seed)  # noqa: S311  # not cryptography
+        self.namespace = namespace
+        self.backdate = backdate
+        self.cents = cents
         self.total = total
         self.day = date(2019, 1, 1)
         self.advance = min(1.0, SPAN_DAYS / max(total, 1))
@@ -93,7 +104,7 @@ class _Generator:
 
     def _id(self, prefix: str) -> str:
         self.count += 1
-        return f"{prefix}{self.count:07d}"
+        return f"{self.namespace}{prefix}{self.count:07d}"
 
     def _sources(self) -> list[dict[str, str]]:
         source = {
@@ -108,17 +119,28 @@ class _Generator:
     def _base(self, kind: str, prefix: str) -> dict[str, Any]:
         return {"type": kind, "id": self._id(prefix)}
 
-    def _dated(self, record: dict[str, Any], field: str = "announced_on") -> dict[str, Any]:
-        record[field] = self.day.isoformat()
+    def _dated(
+        self, record: dict[str, Any], field: str = "announced_on", on: date | None = None
+    ) -> dict[str, Any]:
+        record[field] = (on or self.day).isoformat()
         record["sources"] = self._sources()
         return record
+
+    def _pick(self, earliest: date | None) -> date:
+        """Today, or with ``backdate`` a day between ``earliest`` and today."""
+        if not self.backdate or earliest is None or earliest >= self.day:
+            return self.day
+        return earliest + timedelta(days=self.rng.randint(0, (self.day - earliest).days))
+
+    def _fig(self, value: int) -> str:
+        return format(Decimal(value).scaleb(-2), "f") if self.cents else str(value)
 
     def _amount(self, high: int) -> int:
         """A round-ish figure no larger than ``high`` (at least 1)."""
         if high <= 1:
             return 1
         value = self.rng.randint(max(1, high // 20), high)
-        magnitude = 10 ** max(0, len(str(value)) - 3)
+        magnitude: int = 10 ** max(0, len(str(value)) - 3)
         return max(1, value // magnitude * magnitude)
 
     @staticmethod
@@ -134,7 +156,7 @@ class _Generator:
                 free = current.amount - current.delivered
                 room = free if room is None else min(room, free)
             current = current.parent
-        return room if room is not None else 10**9
+        return room if room is not None else 1_000_000_000
 
     # -- event kinds -----------------------------------------------------------------------
 
@@ -153,17 +175,19 @@ class _Generator:
         bound = self.rng.choices(["exact", "up_to", "at_least"], [80, 15, 5])[0]
         sector = self.rng.choice(SECTORS)
         record.update(
-            pledger=pledger, recipient=recipient, amount=str(amount), unit=unit, sector=sector
+            pledger=pledger, recipient=recipient, amount=self._fig(amount), unit=unit, sector=sector
         )
         if bound != "exact":
             record["bound"] = bound
+        on = self._pick(self.day - timedelta(days=60))
         if self.agreements and self.rng.random() < 0.6:
             record["agreement"] = self.rng.choice(self.agreements[-30:])
-        root = _Node(record["id"], amount, sector, None, bound == "at_least")
+            on = self.day
+        root = _Node(record["id"], amount, sector, None, bound == "at_least", on)
         self.trees.append(_Tree(root, unit, [root]))
         if len(self.trees) > WINDOW:
             self.trees.pop(self.rng.randrange(len(self.trees) // 2))
-        return self._dated(record)
+        return self._dated(record, on=on)
 
     def tranche(self) -> dict[str, Any] | None:
         tree = self.rng.choice(self.trees)
@@ -177,12 +201,13 @@ class _Generator:
         if self.rng.random() < 0.6:
             sector = self.rng.choice(SECTORS)
         record = self._base("tranche", "tr")
-        record.update(parent=parent.id, amount=str(amount), unit=tree.unit, sector=sector)
-        node = _Node(record["id"], amount, sector, parent, False)
+        record.update(parent=parent.id, amount=self._fig(amount), unit=tree.unit, sector=sector)
+        on = self._pick(max(parent.day, tree.barrier))
+        node = _Node(record["id"], amount, sector, parent, False, on)
         parent.children.append(node)
         parent.allocated += amount
         tree.nodes.append(node)
-        return self._dated(record)
+        return self._dated(record, on=on)
 
     def delivery(self) -> dict[str, Any] | None:
         tree = self.rng.choice(self.trees)
@@ -192,10 +217,10 @@ class _Generator:
             return None
         amount = self._amount(max(1, room // self.rng.choice([2, 3, 5])))
         record = self._base("delivery", "dl")
-        record.update(parent=node.id, amount=str(amount), unit=tree.unit)
+        record.update(parent=node.id, amount=self._fig(amount), unit=tree.unit)
         self._deliver(node, amount)
         tree.deliveries.append(_Delivery(record["id"], node, amount))
-        return self._dated(record, "delivered_on")
+        return self._dated(record, "delivered_on", self._pick(max(node.day, tree.barrier)))
 
     @staticmethod
     def _deliver(node: _Node, amount: int) -> None:
@@ -209,15 +234,17 @@ class _Generator:
         party, counterparty = self.rng.sample(COUNTRIES, 2)
         amount = self._amount(10 ** self.rng.randint(3, 10))
         record.update(
-            party=party, counterparty=counterparty, amount=str(amount),
+            party=party, counterparty=counterparty, amount=self._fig(amount),
             unit=self.rng.choice(UNITS), sector=self.rng.choice(SECTORS),
         )  # fmt: skip
+        on = self._pick(self.day - timedelta(days=60))
         if self.agreements and self.rng.random() < 0.4:
             record["agreement"] = self.rng.choice(self.agreements[-30:])
+            on = self.day
         self.letters.append(_Letter(record["id"], amount))
         if len(self.letters) > WINDOW:
             self.letters.pop(0)
-        return self._dated(record)
+        return self._dated(record, on=on)
 
     def _correction(self, kind: str, target: str) -> dict[str, Any]:
         record = self._base(kind, "am" if kind == "amendment" else "wd")
@@ -233,7 +260,7 @@ class _Generator:
                 return None
             letter.amount = self._amount(letter.amount * 2)
             record = self._correction("amendment", letter.id)
-            record["amount"] = str(letter.amount)
+            record["amount"] = self._fig(letter.amount)
             return self._dated(record)
         tree = self.rng.choice(self.trees)
         if choice < 0.4 and tree.deliveries:
@@ -244,7 +271,8 @@ class _Generator:
             self._deliver(delivered.node, new - delivered.amount)
             delivered.amount = new
             record = self._correction("amendment", delivered.id)
-            record["amount"] = str(new)
+            record["amount"] = self._fig(new)
+            tree.barrier = self.day
             return self._dated(record)
         node = self.rng.choice(tree.nodes[-8:])
         if not node.active:
@@ -261,7 +289,8 @@ class _Generator:
             parent.allocated += new - node.amount
         node.amount = new
         record = self._correction("amendment", node.id)
-        record["amount"] = str(new)
+        record["amount"] = self._fig(new)
+        tree.barrier = self.day
         return self._dated(record)
 
     def withdrawal(self) -> dict[str, Any] | None:
@@ -278,11 +307,13 @@ class _Generator:
                 return None
             delivered.active = False
             self._deliver(delivered.node, -delivered.amount)
+            tree.barrier = self.day
             return self._dated(self._correction("withdrawal", delivered.id))
         node = self.rng.choice(tree.nodes[-8:])
         if not node.active or node.delivered:
             return None
         self._cancel(node)
+        tree.barrier = self.day
         if node.parent is not None:
             node.parent.allocated -= node.amount
         return self._dated(self._correction("withdrawal", node.id))
@@ -315,9 +346,20 @@ class _Generator:
                 yield record
 
 
-def generate(total: int, seed: int = 0) -> Iterator[dict[str, Any]]:
-    """``total`` valid events (JSON-shaped dicts, in log order), the same for the same seed."""
-    return _Generator(total, seed).events()
+def generate(
+    total: int,
+    seed: int = 0,
+    *,
+    backdate: bool = False,
+    cents: bool = False,
+    namespace: str = "",
+) -> Iterator[dict[str, Any]]:
+    """``total`` valid events (JSON-shaped dicts, in log order), the same for the same seed.
+
+    Ids are ``<namespace><kind><counter>`` (``pl0000012``): give ledgers that are to share a
+    database different namespaces.
+    """
+    return _Generator(total, seed, backdate=backdate, cents=cents, namespace=namespace).events()
 
 
 def write_jsonl(path: str | Path, total: int, seed: int = 0) -> None:

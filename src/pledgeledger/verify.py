@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .aggregates import LedgerAggregate
 from .codec import StateReader
 from .db import Database, Tx
 from .errors import LedgerError
@@ -83,7 +84,7 @@ class Verifier:
         self.batch.evicted.clear()
 
     def _compare(self, root: str, stream: Stream) -> None:
-        stored = self.app.repository.get(stream.uuid, version=stream.version)
+        stored: LedgerAggregate = self.app.repository.get(stream.uuid, version=stream.version)
         theirs = {k: v for k, v in vars(stored).items() if not k.startswith("_")}
         if vars(stream.rules) != theirs:
             self._problem(f"aggregate of {root} differs from its state rebuilt from the log")

@@ -27,7 +27,6 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ..convert import unstructure_event
 from ..exporters import ALL, EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
 from ..formatting import log_jsonl
 from ..hookspecs import hookimpl
@@ -51,6 +50,8 @@ def export_json(view: LedgerView, out: BinaryIO, options: ExportOptions) -> None
     if options.what in (ALL, TOTALS):
         doc["totals"] = _totals(view, options)
     if options.what in (ALL, EVENTS):
+        from ..convert import unstructure_event  # cattrs only when events are exported
+
         doc["events"] = [unstructure_event(logged.event) for logged in view.events()]
     if options.what == TIMELINE:
         by = options.by or "sector"

@@ -1,0 +1,111 @@
+"""The fast paths of :mod:`pledgeledger.codec` equal their slow references, value for value."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pledgeledger import InvalidRecord, structure_event, unstructure_event
+from pledgeledger.codec import MsgspecTranscoder, fast_structure, fast_unstructure
+from pledgeledger.events import Event
+from pledgeledger.store import LedgerApplication, persistence_env
+from pledgeledger.synthetic import generate
+from strategies import events
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def mutated(record: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """A record with one field replaced, removed or added: often invalid, sometimes not."""
+    out = dict(record)
+    key = data.draw(st.sampled_from([*record, "extra", "sources"]))
+    action = data.draw(st.sampled_from(["replace", "remove", "nested"]))
+    if action == "remove":
+        out.pop(key, None)
+    elif action == "nested" and isinstance(out.get("sources"), list) and out["sources"]:
+        source = dict(out["sources"][0])
+        source[data.draw(st.sampled_from(["outlet", "url", "published_on", "x"]))] = data.draw(JSON)
+        out["sources"] = [source]
+    else:
+        out[key] = data.draw(
+            JSON | st.sampled_from(["1E+3", " 12 ", "NaN", "-5", "20250101", "2025-W01-1", "up_to"])
+        )
+    return out
+
+
+def reference(record: Any) -> Event | None:
+    try:
+        return structure_event(record)
+    except InvalidRecord:
+        return None
+
+
+@given(event=events)
+def test_fast_paths_round_trip_like_the_reference(event: Event) -> None:
+    record = unstructure_event(event)
+    assert fast_unstructure(event) == record
+    assert fast_structure(json.loads(json.dumps(record))) == structure_event(record) == event
+
+
+@given(data=st.data(), event=events)
+def test_fast_structure_never_accepts_more_nor_differently(
+    data: st.DataObject, event: Event
+) -> None:
+    record = json.loads(json.dumps(mutated(unstructure_event(event), data)))
+    fast = fast_structure(record)
+    if fast is not None:  # None means "ask the reference", which is always allowed
+        assert fast == reference(record)
+
+
+@pytest.mark.parametrize("record", list(generate(300, 5, backdate=True, cents=True)))
+def test_synthetic_records_take_the_fast_path(record: dict[str, Any]) -> None:
+    event = fast_structure(record)
+    assert event is not None
+    assert event == structure_event(record)
+
+
+@given(
+    value=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**60), 2**60)
+        | st.text()
+        | st.decimals(allow_nan=False)
+        | st.uuids()
+        | st.datetimes(timezones=st.just(UTC)),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=10,
+    )
+)
+def test_msgspec_transcoder_reads_and_writes_eventsourcings_format(value: Any) -> None:
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    assert isinstance(ours, MsgspecTranscoder)
+    stock = type(ours).__mro__[1]()  # eventsourcing's JSONTranscoder, same transcodings
+    for transcoding in ours.types.values():
+        stock.register(transcoding)
+    state = {"value": value, "moment": datetime(2025, 1, 1, tzinfo=UTC), "id": uuid4()}
+    assert ours.decode(ours.encode(state)) == stock.decode(stock.encode(state))
+    assert ours.decode(stock.encode(state)) == stock.decode(ours.encode(state))
+    app.close()
+
+
+def test_transcoder_refuses_what_it_cannot_encode() -> None:
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    with pytest.raises(TypeError, match="not serializable"):
+        app.mapper.transcoder.encode({"x": {1, 2}})
+    assert app.mapper.transcoder.decode(b'{"a":{"_type_":"decimal_str","_data_":"1.5"}}') == {
+        "a": Decimal("1.5")
+    }
+    app.close()
