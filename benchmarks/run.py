@@ -39,16 +39,16 @@ with Ledger.open(sys.argv[1]) as ledger:
     ledger.totals()  # the first call opens connections and checks the read models
     for label, call in [
         ("totals", lambda: ledger.totals("sector")),
-        ("totals_depth", lambda: ledger.totals("sector", depth=1)),
-        ("totals_as_of", lambda: ledger.totals("sector", as_of=date(2021, 6, 30))),
-        ("timeline_quarter", lambda: ledger.timeline("sector", every="quarter", depth=1)),
+        ("totals --depth 1", lambda: ledger.totals("sector", depth=1)),
+        ("totals --as-of", lambda: ledger.totals("sector", as_of=date(2021, 6, 30))),
+        ("timeline --every quarter", lambda: ledger.timeline("sector", every="quarter", depth=1)),
     ]:
         times = []
         for _ in range(int(sys.argv[2])):
             started = time.perf_counter()
             call()
             times.append(time.perf_counter() - started)
-        print(label, statistics.median(times))
+        print(label, statistics.median(times), sep="\t")
 """
 
 
@@ -159,7 +159,7 @@ def main() -> None:
         f"≤ 1.5x {'✅' if q_big.seconds <= 1.5 * q_small.seconds else '❌'}",
     ))  # fmt: skip
     inside = timed([PYTHON, "-c", QUERY_IN_PROCESS, str(db), "20"])
-    figures = dict(line.split() for line in inside.output.splitlines())
+    figures = dict(line.split("\t") for line in inside.output.splitlines())
     for label, value in figures.items():
         ms = float(value) * 1000
         target = "< 20 ms" if label == "totals" else "(no target)"

@@ -12,10 +12,12 @@ the two backends behind :class:`Tx`:
   registered on every SQLite connection keep the arithmetic in :class:`~decimal.Decimal`;
 * PostgreSQL ``TEXT`` cannot hold NUL characters, so :meth:`Tx.text` escapes them there.
 
-Write transactions are exclusive among writers (``BEGIN IMMEDIATE`` on SQLite; an ``EXCLUSIVE``
+The writers' lock is ``BEGIN IMMEDIATE`` (or a first write) on SQLite and an ``EXCLUSIVE``
 lock on the events table on PostgreSQL, the lock eventsourcing's recorder takes for every
-insert anyway), so a writer reads the state it validates against and appends in one
-serialised step; readers are never blocked.
+insert anyway. :meth:`Database.write` holds it from the start (catching up, replay);
+:meth:`Database.optimistic` takes it only before its first write, so that a long validation
+does not block other writers and a lost race is detected and retried. Readers are never
+blocked.
 """
 
 from __future__ import annotations
@@ -307,6 +309,7 @@ class Database:
             raw.execute("PRAGMA cache_size = -32768")
             with _sqlite_errors():
                 raw.execute("BEGIN IMMEDIATE" if lock else "BEGIN")
+
             def new_cursor() -> sqlite3.Cursor:
                 cursor = conn.cursor()
                 cursor.row_factory = None

@@ -304,7 +304,10 @@ class Folder:
             p, a, d, i = sums
             if pg:
                 sector, pledger, recipient, unit = (
-                    text(sector), text(pledger), text(recipient), text(unit)
+                    text(sector),
+                    text(pledger),
+                    text(recipient),
+                    text(unit),
                 )
                 agreement = None if agreement is None else text(agreement)
             rows.append((

@@ -3,15 +3,17 @@ with the read models brought up to date in the same transaction.
 
 One batch (a ``record`` call, or every file of one ``import``) is one database transaction:
 
-1. take the writers' lock (:meth:`Database.write`) and read the clock (so recorded times follow
-   log order), then let the runner fold anything not yet in the read models;
+1. open the transaction without a lock (:meth:`Database.optimistic`), note the head of the
+   log and read the clock (the caller does both; see :class:`pledgeledger.Ledger`);
 2. for each event, find the aggregate that owns its consistency boundary through the
    ``records`` read model (pledge, LOI or agreement; ids are unique across the ledger), load
    that aggregate's state from its stored events if it is not cached, and run the very
-   ``check``/``apply`` code of :mod:`pledgeledger.aggregates`;
-3. append the stored events, one per record, in the order given, and fold them into the read
-   models; every ``CHUNK`` events the rows are written (still uncommitted), so an import of
-   millions of lines streams instead of holding everything;
+   ``check``/``apply`` code of :mod:`pledgeledger.aggregates`, folding the event into the
+   read models in memory as it passes;
+3. before the first write, take the writers' lock; if the head moved (or SQLite reports a
+   stale snapshot) another writer won, and the caller starts over. From then on the lock is
+   held: every ``CHUNK`` events the stored events and read-model rows are written (still
+   uncommitted), so an import of millions of lines streams instead of holding everything;
 4. commit: events, read models and position together, or (on any refusal) nothing.
 
 The stored events are exactly those eventsourcing's aggregates would store (same topics,
@@ -48,7 +50,7 @@ from .events import Event, LetterOfIntent, Pledge
 from .fold import ROOT, Folder
 from .importer import Origin
 
-__all__ = ["CHUNK", "Batch", "Stream", "load_event", "paused_gc"]
+__all__ = ["CHUNK", "Batch", "Stream", "Writer", "load_event", "paused_gc"]
 
 CHUNK = 2000
 """Events checked between writes of the pending rows."""
