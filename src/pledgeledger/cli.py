@@ -121,6 +121,21 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+_depth_option = click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
+)
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json and csv for programs (figures as decimal strings).",
+)
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress callback drawing click's bar on stderr, only when a person is watching.
@@ -249,24 +264,14 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     help="Group rows by this key. LOIs group under their party (pledger) and counterparty "
     "(recipient).",
 )
-@click.option(
-    "--depth",
-    type=click.IntRange(min=1),
-    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
-)
+@_depth_option
 @click.option("--as-of", type=_Date(), help="Count events dated (world date) on or before DATE.")
 @click.option(
     "--known-at",
     type=_Instant(),
     help="Count events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_format_option
 @click.pass_obj
 @_friendly
 def totals(
@@ -309,11 +314,7 @@ def totals(
     show_default=True,
     help="Length of a period; a point is dated the period's last day (weeks end on Sunday).",
 )
-@click.option(
-    "--depth",
-    type=click.IntRange(min=1),
-    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
-)
+@_depth_option
 @click.option(
     "--from",
     "start",
@@ -326,13 +327,7 @@ def totals(
     type=_Instant(),
     help="Count only events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_format_option
 @click.pass_obj
 @_friendly
 def timeline(
@@ -494,11 +489,7 @@ def _extra_options(values: tuple[str, ...]) -> dict[str, str]:
     type=click.Choice(GROUPS),
     help="Group totals by this key. Default: sector (csv, chart); every grouping (json).",
 )
-@click.option(
-    "--depth",
-    type=click.IntRange(min=1),
-    help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
-)
+@_depth_option
 @click.option("--as-of", type=_Date(), help="Export events dated (world date) on or before DATE.")
 @click.option(
     "--known-at",

@@ -18,7 +18,7 @@ from typing import Literal
 
 import attrs
 
-from .projections import Group
+from .projections import Group, Totals
 
 __all__ = ["EVERY", "Every", "TimelinePoint", "period_end", "timeline_points"]
 
@@ -26,35 +26,19 @@ Every = Literal["day", "week", "month", "quarter", "year"]
 EVERY: tuple[Every, ...] = ("day", "week", "month", "quarter", "year")
 
 
-@attrs.frozen
-class TimelinePoint:
-    """Cumulative figures of one group key and unit as of ``period_end`` (world date)."""
+@attrs.frozen(kw_only=True)
+class TimelinePoint(Totals):
+    """Cumulative figures of one group key and unit as of ``period_end`` (world date).
 
-    group: Group
-    key: str | None
-    unit: str
+    A row of totals with a date: the last point of a series equals that series' row of
+    ``totals(as_of=...)``, so they share one definition of the figures.
+    """
+
     period_end: date
-    pledged: Decimal
-    allocated: Decimal
-    delivered: Decimal
-    intended: Decimal
-
-    @property
-    def unallocated(self) -> Decimal:
-        return self.pledged - self.allocated
 
     def as_dict(self) -> dict[str, str | None]:
-        """JSON shape: ``period_end``, the group name as key, then the totals' keys."""
-        return {
-            "period_end": self.period_end.isoformat(),
-            self.group: self.key,
-            "unit": self.unit,
-            "pledged": str(self.pledged),
-            "allocated": str(self.allocated),
-            "delivered": str(self.delivered),
-            "intended": str(self.intended),
-            "unallocated": str(self.unallocated),
-        }
+        """JSON shape: ``period_end``, then the keys of :meth:`Totals.as_dict`."""
+        return {"period_end": self.period_end.isoformat(), **super().as_dict()}
 
 
 def period_end(day: date, every: Every) -> date:
@@ -100,7 +84,11 @@ def timeline_points(
             return
         day = at if end is None else min(at, end)
         for series in sorted(shown, key=_sort_key):
-            yield TimelinePoint(by, series[0], series[1], day, *totals[series])
+            pledged, allocated, delivered, intended = totals[series]
+            yield TimelinePoint(
+                group=by, key=series[0], unit=series[1], period_end=day, pledged=pledged,
+                allocated=allocated, delivered=delivered, intended=intended,
+            )  # fmt: skip
 
     for key, unit, day, figures in changes:
         if depth is not None and key is not None:
