@@ -65,7 +65,9 @@ def test_fast_structure_never_accepts_more_nor_differently(
     record = json.loads(json.dumps(mutated(unstructure_event(event), data)))
     fast = fast_structure(record)
     if fast is not None:  # None means "ask the reference", which is always allowed
-        assert fast == reference(record)
+        # repr, not ==: Decimal("NaN") never equals itself, yet both paths must parse it alike
+        # (invariant 1 refuses it later, when it is recorded).
+        assert repr(fast) == repr(reference(record))
 
 
 @pytest.mark.parametrize("record", list(generate(300, 5, backdate=True, cents=True)))
