@@ -127,6 +127,48 @@ def test_totals_csv_parses_with_the_csv_module(loaded: str, runner: CliRunner) -
     assert a["unallocated"] == "527"
 
 
+FORMULA_LINES: list[dict[str, object]] = [
+    {"type": "pledge", "id": "f", "pledger": '=HYPERLINK("x")', "recipient": "@B",
+     "amount": "100", "unit": "USD", "bound": "at_least", "sector": "-ops",
+     "announced_on": "2024-03-01", "sources": SRC},
+    {"type": "tranche", "id": "f-e", "parent": "f", "amount": "150", "unit": "USD",
+     "sector": "+energy", "announced_on": "2024-04-01", "sources": SRC},
+]  # fmt: skip
+"""Every key starts like a formula; the floor's tranche leaves -50 under its sector."""
+
+
+def test_csv_output_neutralises_formula_text_but_not_figures(
+    db: str, runner: CliRunner, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "f.jsonl", FORMULA_LINES)
+    assert runner.invoke(cli, ["--db", db, "import", str(path)]).exit_code == 0
+    by_sector = runner.invoke(cli, ["--db", db, "totals", "--format", "csv"])
+    assert by_sector.exit_code == 0, by_sector.output
+    assert list(csv.reader(io.StringIO(by_sector.stdout))) == [
+        ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"],
+        ["'+energy", "USD", "150", "150", "0", "0", "0"],
+        ["'-ops", "USD", "-50", "0", "0", "0", "-50"],
+    ]
+    by_pledger = runner.invoke(cli, ["--db", db, "totals", "--by", "pledger", "--format", "csv"])
+    assert [r["pledger"] for r in csv.DictReader(io.StringIO(by_pledger.stdout))] == [
+        '\'=HYPERLINK("x")'
+    ]
+    timeline = runner.invoke(
+        cli, ["--db", db, "timeline", "--every", "year", "--by", "recipient", "--format", "csv"]
+    )
+    assert timeline.exit_code == 0, timeline.output
+    assert list(csv.reader(io.StringIO(timeline.stdout))) == [
+        ["period_end", "recipient", "unit", "pledged", "allocated", "delivered", "intended",
+         "unallocated"],
+        ["2024-12-31", "'@B", "USD", "100", "150", "0", "0", "-50"],
+    ]  # fmt: skip
+    by_sector = runner.invoke(cli, ["--db", db, "timeline", "--every", "year", "--format", "csv"])
+    assert [(r[1], r[3]) for r in csv.reader(io.StringIO(by_sector.stdout))][1:] == [
+        ("'+energy", "150"),
+        ("'-ops", "-50"),
+    ]
+
+
 def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "totals"])
     assert result.exit_code == 0
@@ -250,3 +292,34 @@ def test_help_teaches_the_commands(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for word in ("import", "totals", "show", "log", "replay", "Exit codes"):
         assert word in result.stdout
+
+
+def test_show_help_says_what_each_kind_of_id_shows(runner: CliRunner) -> None:
+    help_text = " ".join(runner.invoke(cli, ["show", "--help"]).stdout.split())
+    for kind in ("pledge", "tranche", "delivery", "correction", "letter of intent", "agreement"):
+        assert kind in help_text, kind
+
+
+def test_show_accepts_every_kind_of_id(loaded: str, runner: CliRunner) -> None:
+    def show(event_id: str) -> str:
+        result = runner.invoke(cli, ["--db", loaded, "show", event_id])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert show("d").startswith("p  pledge")  # a delivery: its pledge's tree
+    assert show("p-up").startswith("p  pledge")  # a correction: the tree it corrects
+    assert json.loads(show("acc"))["title"] == "Accord"  # an agreement: its record
+
+
+def test_export_onto_a_folder_names_the_folder(
+    loaded: str, runner: CliRunner, tmp_path: Path
+) -> None:
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    for output in (str(folder), str(tmp_path)):
+        result = runner.invoke(cli, ["--db", loaded, "export", "--format", "csv", "-o", output])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: cannot write {output}: ")
+        assert ".tmp" not in result.stderr
+    assert not list(folder.iterdir())
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

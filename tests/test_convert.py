@@ -22,7 +22,7 @@ from pledgeledger import (
     structure_event,
     unstructure_event,
 )
-from pledgeledger.events import EVENT_TYPES
+from pledgeledger.events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS
 from strategies import EVENT_STRATEGIES, any_decimals, pledges
 
 
@@ -75,12 +75,35 @@ def test_unstructured_pledge_has_the_file_format_shape(event: Pledge) -> None:
 
 @given(value=any_decimals)
 def test_amount_keeps_its_exact_digits(value: Decimal) -> None:
-    # Conversion does not judge the sign (invariant 1 does); it must only never lose a digit.
+    # Conversion does not judge the sign (invariant 1 does); it must never lose a digit, and
+    # refuses (naming the field) what lies outside the documented digit limits.
     record = pledge("p", str(value))
+    exponent = value.as_tuple().exponent
+    inside = not value.is_finite() or (
+        isinstance(exponent, int)
+        and value.adjusted() < MAX_INTEGER_DIGITS
+        and -exponent <= MAX_DECIMAL_PLACES
+    )
+    if not inside:
+        with pytest.raises(InvalidRecord, match=r"^amount: at most 18 digits"):
+            structure_event(record)
+        return
     event = structure_event(record)
     assert isinstance(event, Pledge)
-    assert event.amount.as_tuple() == value.as_tuple()
-    assert unstructure_event(event)["amount"] == str(value)
+    assert event.amount == value or not value.is_finite()
+    if isinstance(exponent, int) and exponent > 0:  # "1E+3" is kept as the plain 1000
+        assert unstructure_event(event)["amount"] == str(value.quantize(Decimal(1)))
+    else:
+        assert event.amount.as_tuple() == value.as_tuple()
+        assert unstructure_event(event)["amount"] == str(value)
+
+
+@pytest.mark.parametrize("text", ["Japan", "J"])
+def test_a_string_is_not_a_list_of_parties(text: str) -> None:
+    record = {"type": "agreement", "id": "a", "title": "t", "parties": text,
+              "signed_on": "2025-01-01", "sources": [{"outlet": "o"}]}  # fmt: skip
+    with pytest.raises(InvalidRecord, match=r"^parties: expected a list of names"):
+        structure_event(record)
 
 
 def test_decimal_string_is_exact_where_a_float_would_not_be() -> None:

@@ -1,13 +1,18 @@
-"""Docs that cannot drift: the format table matches the event classes field for field."""
+"""Docs that cannot drift: the format table matches the event classes field for field, and the
+JSON and CSV keys documented in docs/semantics.md are the ones the CLI prints."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import attrs
+from click.testing import CliRunner
 
+from pledgeledger.cli import cli
 from pledgeledger.events import EVENT_TYPES
+from pledgeledger.projections import GROUPS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -34,3 +39,55 @@ def test_format_table_matches_event_fields() -> None:
         required = {f.name for f in fields if f.default is attrs.NOTHING}
         optional = {f.name for f in fields if f.default is not attrs.NOTHING}
         assert documented[kind] == (required, optional), kind
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors for the headings of ``text``."""
+    titles = re.findall(r"^#+ (.*)$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", t.lower()).replace(" ", "-") for t in titles}
+
+
+def test_semantics_lists_the_keys_of_json_and_csv_output(tmp_path: Path) -> None:
+    section = _section((DOCS / "semantics.md").read_text(encoding="utf-8"), "JSON and CSV output")
+    first_cells = re.findall(r"^\| (`.*?) \|", section, re.M)
+    keys = [re.findall(r"`(\w+)`", cell) for cell in first_cells]
+    assert keys[0] == list(GROUPS)
+    documented = [names[0] for names in keys[1:]]
+    assert "`period_end` first" in section
+    runner = CliRunner()
+    db = str(tmp_path / "example.db")
+    example = str(DOCS.parent / "examples" / "us_japan_2025" / "events.jsonl")
+    assert runner.invoke(cli, ["--db", db, "import", example]).exit_code == 0
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, ["--db", db, *args])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    for by in GROUPS:
+        totals = json.loads(run("totals", "--by", by, "--format", "json"))
+        assert totals
+        assert all(list(row) == [by, *documented] for row in totals)
+        timeline = json.loads(run("timeline", "--by", by, "--every", "year", "--format", "json"))
+        assert all(list(point) == ["period_end", by, *documented] for point in timeline)
+        header = run("totals", "--by", by, "--format", "csv").splitlines()[0]
+        assert header == ",".join([by, *documented])
+        if by == "agreement":
+            sample = re.search(r"```json\n(.*?)\n```", section, re.S)
+            assert sample is not None
+            assert json.loads(sample.group(1)) == totals[0]
+    assert "`sector,unit,pledged,allocated,delivered,intended,unallocated`" in section
+
+
+def test_readme_points_at_the_json_keys() -> None:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    line = next(x for x in readme.splitlines() if "totals --by agreement --format json" in x)
+    target = re.search(r"docs/semantics\.md#([\w-]+)", line)
+    assert target is not None, line
+    assert target.group(1) in _anchors((DOCS / "semantics.md").read_text(encoding="utf-8"))

@@ -78,7 +78,7 @@ P100 = pledge("p", "100", on=D)
 # -- shape and invariant 1 -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "0.00", "NaN", "Infinity", "-Infinity", "sNaN"])
+@pytest.mark.parametrize("amount", ["0", "-5", "0.00", "NaN", "Infinity", "-Infinity"])
 def test_pledge_amount_must_be_positive_and_finite(amount: str) -> None:
     with pytest.raises(Refused) as caught:
         check_shape(ev(pledge("p", amount)))

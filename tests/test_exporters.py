@@ -30,7 +30,6 @@ from pledgeledger.exporters import (
     plan,
     write_atomically,
 )
-from pledgeledger.formatting import totals_csv
 from pledgeledger.plugins import get_exporter
 from pledgeledger.testing import SAMPLE_BATCHES, ExporterContract, fixed_clock, sample_ledger
 from pledgeledger.view import LedgerView
@@ -109,11 +108,35 @@ def test_csv_events_neutralise_outside_text_but_not_figures(sample: Ledger, tmp_
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 
-def test_csv_totals_match_the_totals_command(sample: Ledger, tmp_path: Path) -> None:
-    view = LedgerView.of(sample)
+_SRC = [{"outlet": "Example"}]
+FORMULA_KEYS = (
+    {"type": "agreement", "id": "-pact", "title": "+Pact", "parties": ["+Halcyon Trust"],
+     "signed_on": "2025-01-02", "sources": _SRC},
+    {"type": "pledge", "id": "halcyon", "pledger": "+Halcyon Trust", "recipient": "@Borealis Port",
+     "amount": "5000000", "unit": "USD", "sector": "=energy", "agreement": "-pact",
+     "announced_on": "2025-01-22", "sources": _SRC},
+)  # fmt: skip
+"""An active pledge whose every group key starts like a formula (the sample's only such key,
+``@Eos Ventures``, is a withdrawn letter's, so no totals row shows it)."""
+
+
+@pytest.mark.parametrize("what", ["totals", "timeline"])
+def test_csv_matches_the_cli_csv(what: str, tmp_path: Path) -> None:
+    """`export -f csv` and `totals`/`timeline --format csv` write the same bytes, formula-like
+    keys neutralised the same way."""
+    db = str(tmp_path / "ledger.db")
+    with Ledger.open(db) as ledger:
+        for batch in (*SAMPLE_BATCHES, FORMULA_KEYS):
+            ledger.record(*batch)
+        view = LedgerView.of(ledger)
+        exported = {by: _export("csv", view, tmp_path, ".csv", by=by, what=what) for by in GROUPS}
     for by in GROUPS:
-        data = _export("csv", view, tmp_path, ".csv", by=by)
-        assert data.decode("utf-8") == totals_csv(sample.totals(by), by)
+        result = CliRunner().invoke(cli, ["--db", db, what, "--by", by, "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == exported[by].decode("utf-8")
+        keys = {row[by] for row in csv.DictReader(io.StringIO(result.stdout))}
+        assert keys & {"'+Halcyon Trust", "'@Borealis Port", "'=energy", "'-pact"}, keys
+        assert not any(k.startswith(("=", "+", "-", "@")) for k in keys), keys
 
 
 def test_csv_depth_rolls_sectors_up(sample: Ledger, tmp_path: Path) -> None:
@@ -289,6 +312,16 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ExportFailed, match="does not exist"):
         write_atomically(tmp_path / "nope" / "a.txt", lambda out: None)
+
+
+def test_writing_onto_a_folder_names_the_folder_not_the_temporary_file(tmp_path: Path) -> None:
+    for target in (tmp_path / "out.csv", tmp_path):
+        target.mkdir(exist_ok=True)
+        with pytest.raises(ExportFailed) as caught:
+            write_atomically(target, lambda out: None)
+        assert str(caught.value).startswith(f"cannot write {target}: ")
+        assert ".tmp" not in str(caught.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 @pytest.mark.parametrize(

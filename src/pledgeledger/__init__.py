@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         LedgerError,
         NotFound,
         Refused,
+        StaleView,
     )
     from .events import (
         Agreement,
@@ -66,6 +67,7 @@ _LAZY = {
     "Refused": ".errors",
     "ReplayReport": ".ledger",
     "Source": ".events",
+    "StaleView": ".errors",
     "TimelinePoint": ".timeline",
     "Totals": ".projections",
     "Tranche": ".events",
@@ -118,6 +120,7 @@ __all__ = [
     "Refused",
     "ReplayReport",
     "Source",
+    "StaleView",
     "TimelinePoint",
     "Totals",
     "Tranche",

@@ -20,16 +20,14 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from .errors import LedgerError
+from .errors import LedgerError, StaleView
 from .formatting import (
     log_jsonl,
     log_table,
     render_letter,
     render_tree,
-    timeline_csv,
     timeline_json,
     timeline_table,
-    totals_csv,
     totals_json,
     totals_table,
 )
@@ -294,6 +292,8 @@ def totals(
     if fmt == "json":
         click.echo(totals_json(rows))
     elif fmt == "csv":
+        from .tables import totals_csv  # the csv exporter's writer, imported when needed
+
         click.echo(totals_csv(rows, by), nl=False)
     else:
         click.echo(totals_table(rows, by))
@@ -364,6 +364,8 @@ def timeline(
         if fmt == "table":
             click.echo(timeline_table(list(points), by))
             return
+        from .tables import timeline_csv  # the csv exporter's writer, imported when needed
+
         pieces = timeline_json(points) if fmt == "json" else timeline_csv(points, by)
         for piece in pieces:
             click.echo(piece, nl=False)
@@ -377,8 +379,20 @@ def timeline(
 @click.pass_obj
 @_friendly
 def show(state: _State, event_id: str, fmt: str) -> None:
-    """Show the tree of the pledge or tranche ID (or the letter of intent ID): figures, headroom,
-    amendment history and the sources of each figure."""
+    """Show what the ledger holds under ID, whatever kind of event it names.
+
+    \b
+    pledge or tranche:    its tree (a tranche's from the tranche down): figures,
+                          headroom, deliveries, corrections and their sources
+    delivery:             the tree of the pledge it was made under
+    correction:           what it corrects (amendment or withdrawal of a pledge,
+                          tranche or delivery: the pledge's tree; of a letter:
+                          the letter; of an agreement: the agreement)
+    letter of intent:     its figure, parties, agreement, corrections and sources
+    agreement:            its record (title, parties, signed on, sources) as JSON
+
+    --format json prints the same as JSON, for any kind of ID.
+    """
     with state.ledger() as ledger:
         view = ledger.view(event_id)
     if fmt == "json":
@@ -461,6 +475,10 @@ def _extra_options(values: tuple[str, ...]) -> dict[str, str]:
     return extra
 
 
+EXPORT_ATTEMPTS = 5
+"""Views taken for one export before giving up (each is lost only to a replay finishing)."""
+
+
 @cli.command()
 @click.option(
     "-f",
@@ -537,7 +555,8 @@ def export(
       pledgeledger export --format csv -o - | head
 
     Every exporter sees the same read-only snapshot: the events up to the log's current end,
-    narrowed by --as-of and --known-at, and the totals computed from them.
+    narrowed by --as-of and --known-at, and the totals computed from them (events recorded
+    meanwhile are left out of all of it).
     """
     from .exporters import ExportOptions, export_to, plan
     from .plugins import UnknownExporter, exporter_for, get_exporter
@@ -566,11 +585,20 @@ def export(
             f"{exporter.name} output is binary: give --output FILE, or redirect stdout"
         )
     with state.ledger() as ledger:
-        view = LedgerView.of(ledger, as_of=as_of, known_at=known_at)
-        if to_stdout:
-            export_to(exporter, view, sys.stdout.buffer, options)
-            return
-        export_to(exporter, view, output, options)
+        for attempt in range(EXPORT_ATTEMPTS):
+            # A replay finishing mid-export (while events are recorded) leaves the view
+            # nothing to bound its totals by: StaleView, nothing written yet, so start over.
+            view = LedgerView.of(ledger, as_of=as_of, known_at=known_at)
+            try:
+                if to_stdout:
+                    export_to(exporter, view, sys.stdout.buffer, options)
+                    return
+                export_to(exporter, view, output, options)
+            except StaleView:
+                if attempt == EXPORT_ATTEMPTS - 1:
+                    raise
+                continue
+            break
     click.echo(
         f"wrote {os.fspath(output)} ({exporter.name}, {options.what}, "
         f"{exporter.media_type_for(options.suffix)}, log position {view.head})"

@@ -25,7 +25,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -34,7 +34,7 @@ import msgspec
 from eventsourcing.persistence import JSONTranscoder, Mapper, TranscodingNotRegisteredError
 from eventsourcing.utils import resolve_topic
 
-from .events import EVENT_TYPES, Bound, Event, Source
+from .events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS, Bound, Event, Source
 
 __all__ = [
     "MsgspecTranscoder",
@@ -181,15 +181,25 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _decimal(value: Any) -> Decimal:
+    # Only plain figures within convert's digit limits take the fast path; anything else
+    # (signs, exponents, NaN, too many digits) gets the reference's checks and messages.
     kind = type(value)
     if kind is str:
-        try:
+        head, dot, tail = value.partition(".")
+        if (
+            value.isascii()
+            and head.isdigit()
+            and len(head) <= MAX_INTEGER_DIGITS
+            and (not dot or (tail.isdigit() and len(tail) <= MAX_DECIMAL_PLACES))
+        ):
             return Decimal(value)
-        except InvalidOperation:
-            raise _SLOW from None
-    if kind is int:
+        raise _SLOW
+    if kind is int and 0 <= value < _INT_LIMIT:
         return Decimal(value)
     raise _SLOW
+
+
+_INT_LIMIT = 10**MAX_INTEGER_DIGITS
 
 
 def _date(value: Any) -> date:

@@ -16,34 +16,56 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.v import format_exception, transform_error
 
 from .errors import InvalidRecord
-from .events import EVENT_TYPES, Bound, Event
+from .events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS, Bound, Event, Source
 
 __all__ = ["converter", "structure_event", "unstructure_event"]
 
 
+class FieldError(ValueError):
+    """A field's value is wrong; the message says how, in words for the person fixing it."""
+
+
 def _structure_decimal(value: Any, _: type) -> Decimal:
-    # Floats are refused on purpose: a JSON float has already lost the exact figure.
+    # Floats are refused on purpose: a JSON float has already lost the exact figure. The digit
+    # limits keep every amount within 24 significant digits, so that sums in Python's default
+    # 28-digit decimal context stay exact up to 10^22 (docs/format.md); NaN and infinities pass
+    # here and are refused by invariant 1 when recorded.
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValueError(f"expected a decimal string such as \"36000000000\", got {value!r}")
+        raise FieldError(f'expected a decimal string such as "36000000000", got {value!r}')
     try:
         result = Decimal(value)
     except InvalidOperation:
-        raise ValueError(f"not a decimal number: {value!r}") from None
-    return result
+        raise FieldError(f"not a decimal number: {value!r}") from None
+    if result.is_snan():
+        raise FieldError(f"not a decimal number: {value!r}")
+    if not result.is_finite():
+        return result
+    exponent = result.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if result.adjusted() >= MAX_INTEGER_DIGITS or -exponent > MAX_DECIMAL_PLACES:
+        raise FieldError(
+            f"at most {MAX_INTEGER_DIGITS} digits before the decimal point and "
+            f"{MAX_DECIMAL_PLACES} after, got {value!r}"
+        )
+    # "1e11" is recorded as 100000000000, so every output shows plain figures.
+    return result.quantize(_ONE) if exponent > 0 else result
+
+
+_ONE = Decimal(1)
 
 
 def _structure_date(value: Any, _: type) -> date:
     if not isinstance(value, str):
-        raise ValueError(f"expected an ISO date such as \"2025-10-28\", got {value!r}")
+        raise FieldError(f'expected an ISO date such as "2025-10-28", got {value!r}')
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+        raise FieldError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
 
 
 def _structure_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
+        raise FieldError(f"expected a string, got {value!r}")
     return value
 
 
@@ -52,7 +74,20 @@ def _structure_bound(value: Any, _: type) -> Bound:
         return Bound(value)
     except ValueError:
         choices = ", ".join(b.value for b in Bound)
-        raise ValueError(f"expected one of {choices}, got {value!r}") from None
+        raise FieldError(f"expected one of {choices}, got {value!r}") from None
+
+
+def _list_only(conv: cattrs.Converter, type_: Any, what: str) -> None:
+    """Accept only a JSON list for ``type_``: cattrs would take any iterable, so a string
+    ``"Japan"`` would become the parties ``J, a, p, a, n``."""
+    default = conv.get_structure_hook(type_)
+
+    def hook(value: Any, cls: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise FieldError(f"expected a list of {what}, got {value!r}")
+        return default(value, cls)
+
+    conv.register_structure_hook_func(lambda t: t == type_, hook)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -61,6 +96,8 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(date, _structure_date)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Bound, _structure_bound)
+    _list_only(conv, tuple[str, ...], "names")
+    _list_only(conv, tuple[Source, ...], "source objects")
     conv.register_unstructure_hook(Decimal, str)
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_unstructure_hook(Bound, lambda b: b.value)
@@ -72,13 +109,10 @@ converter = _make_converter()
 
 
 def _format(exc: BaseException, type_: type | None) -> str:
-    # Our hooks raise ValueError with a message written for people: keep it.
-    if isinstance(exc, ValueError) and type_ in _OWN_HOOKS and str(exc):
+    # Our hooks' messages are written for people: keep them; cattrs words the rest.
+    if isinstance(exc, FieldError):
         return str(exc)
     return format_exception(exc, type_)
-
-
-_OWN_HOOKS = (Decimal, date, str, Bound)
 
 
 def _field_messages(exc: BaseException) -> list[str]:

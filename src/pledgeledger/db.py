@@ -240,7 +240,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        """A read-only transaction: one consistent snapshot, rolled back at the end."""
+        """A read-only transaction: one consistent snapshot, rolled back at the end.
+
+        On PostgreSQL it runs at ``REPEATABLE READ``: at the default ``READ COMMITTED`` each
+        statement would see the commits made since the one before, so a position checked by
+        one query would not bound what the next one reads. (Read-only, it never fails with a
+        serialisation error.) SQLite's read transactions are snapshots already.
+        """
         with self._begin(writer=False, lock=False) as tx:
             yield tx
 
@@ -250,10 +256,14 @@ class Database:
         block ends normally.
 
         ``exclusive=False`` skips the lock on PostgreSQL, for work that no other writer
-        touches (rebuilding the spare read-model tables); SQLite has one writer at a time
-        whatever we ask.
+        touches (rebuilding the spare read-model tables), so that writers go on meanwhile.
+        SQLite takes it anyway (``BEGIN IMMEDIATE``): it has one writer at a time, and a
+        deferred transaction that reads before it writes fails with "database is locked"
+        (not retried by the busy timeout) whenever another writer committed in between;
+        taking the lock first makes it wait its turn instead.
         """
-        with self._begin(writer=True, lock=exclusive) as tx:
+        lock = exclusive or self.backend == "sqlite"
+        with self._begin(writer=True, lock=lock) as tx:
             yield tx
 
     @contextmanager
@@ -342,7 +352,10 @@ class Database:
             def new_cursor() -> Any:
                 return conn.cursor(name=f"pl_stream_{next(names)}", row_factory=tuple_row)
 
-            yield Tx(conn.cursor(row_factory=tuple_row), "postgres", self.schema, new_cursor)
+            tx = Tx(conn.cursor(row_factory=tuple_row), "postgres", self.schema, new_cursor)
+            if not writer:
+                tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield tx
 
     def head(self, tx: Tx) -> int:
         """The last notification id in the log, 0 when it is empty."""

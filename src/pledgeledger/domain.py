@@ -76,6 +76,10 @@ class Node:
     deliveries: list[str] = attrs.Factory(list)
     corrections: list[Amendment | Withdrawal] = attrs.Factory(list)
     active: bool = True
+    allocated: Decimal = ZERO
+    """What active tranches directly under this node hold (kept up to date by ``apply``)."""
+    delivered: Decimal = ZERO
+    """What was delivered against this node and everything under it (kept by ``apply``)."""
 
 
 @attrs.define
@@ -120,22 +124,20 @@ class PledgeTree:
 
     # -- queries ---------------------------------------------------------------------------
 
+    # Running totals, not sums over children: a check must not cost more as a tree grows
+    # (summing made importing 20,000 tranches under one pledge quadratic: 51 s instead of 2).
+
     def allocated(self, node: Node) -> Decimal:
         """What active tranches directly under ``node`` hold."""
-        return sum(
-            (self.nodes[c].amount for c in node.children if self.nodes[c].active), ZERO
-        )
+        return node.allocated
 
     def delivered(self, node: Node) -> Decimal:
         """What was delivered against ``node`` and everything under it."""
-        total = sum(
-            (self.deliveries[d].amount for d in node.deliveries if self.deliveries[d].active),
-            ZERO,
-        )
-        for child in node.children:
-            if self.nodes[child].active:
-                total += self.delivered(self.nodes[child])
-        return total
+        return node.delivered
+
+    def _deliver(self, node_id: str, delta: Decimal) -> None:
+        for node in self.ancestors(node_id):
+            node.delivered += delta
 
     def ancestors(self, node_id: str) -> Iterator[Node]:
         """``node_id`` itself, then its parent, up to the pledge."""
@@ -296,6 +298,7 @@ class PledgeTree:
             )
             if parent is not None:
                 self.nodes[parent].children.append(event.id)
+                self.nodes[parent].allocated += event.amount
         elif isinstance(event, Delivery):
             self.deliveries[event.id] = DeliveryNode(
                 id=event.id,
@@ -306,21 +309,35 @@ class PledgeTree:
                 record=event,
             )
             self.nodes[event.parent].deliveries.append(event.id)
+            self._deliver(event.parent, event.amount)
         elif isinstance(event, Amendment | Withdrawal):
             self.barrier = max(self.barrier, event.announced_on)
             target: Node | DeliveryNode = self.nodes.get(event.target) or self.deliveries[
                 event.target
             ]
             target.corrections.append(event)
+            if isinstance(target, DeliveryNode):
+                change = (event.amount if isinstance(event, Amendment) else ZERO) - target.amount
+                self._deliver(target.parent, change)
+                if isinstance(event, Amendment):
+                    target.amount = event.amount
+                else:
+                    target.active = False
+                return
+            above = self.nodes[target.parent] if target.parent is not None else None
             if isinstance(event, Amendment):
+                if above is not None:
+                    above.allocated += event.amount - target.amount
                 target.amount = event.amount
-                if event.bound is not None and isinstance(target, Node):
+                if event.bound is not None:
                     target.bound = event.bound
-            elif isinstance(target, Node):
+            else:
+                if above is not None:
+                    above.allocated -= target.amount
+                    self._deliver(above.id, -target.delivered)
                 for node in list(self.subtree(target)):
                     node.active = False
-            else:
-                target.active = False
+                    node.allocated = node.delivered = ZERO  # nothing active is left under it
 
 
 @attrs.define

@@ -16,6 +16,7 @@ __all__ = [
     "LedgerError",
     "NotFound",
     "Refused",
+    "StaleView",
 ]
 
 
@@ -75,3 +76,16 @@ class NotFound(LedgerError):
 
 class ConcurrencyError(LedgerError):
     """Other writers kept winning the race (or holding the database) past our retries."""
+
+
+class StaleView(ConcurrencyError):
+    """A :class:`~pledgeledger.view.LedgerView` was asked for figures after a replay replaced
+    the read models it was taken on, so they can no longer be bounded by its head: take a new
+    view (``pledgeledger export`` does so by itself). Nothing else makes a view stale."""
+
+    def __init__(self, head: int) -> None:
+        self.head = head
+        super().__init__(
+            f"the read models were rebuilt (replay) after this view of log position {head} "
+            "was taken: take a new view"
+        )

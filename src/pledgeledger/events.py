@@ -14,6 +14,13 @@ from typing import Literal
 
 import attrs
 
+MAX_INTEGER_DIGITS = 18
+"""Digits an amount may have before the decimal point: 10^18 - 1 covers any pledge in any
+currency (Indonesian rupiah included), and with :data:`MAX_DECIMAL_PLACES` keeps amounts within
+24 significant digits, so sums in Python's default 28-digit context stay exact below 10^22."""
+MAX_DECIMAL_PLACES = 6
+"""Digits an amount may have after the decimal point."""
+
 
 class Bound(enum.StrEnum):
     """How a reported figure bounds the truth.
@@ -48,10 +55,6 @@ class Amount:
     def __str__(self) -> str:
         prefix = {Bound.EXACT: "", Bound.UP_TO: "up to ", Bound.AT_LEAST: "at least "}[self.bound]
         return f"{prefix}{self.value} {self.unit}"
-
-
-def _sources(value: tuple[Source, ...]) -> tuple[Source, ...]:
-    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)

@@ -217,13 +217,20 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
 
     The stream is a temporary file in the target's folder (so the final rename stays on one
     file system and is atomic); if ``write`` raises, the temporary file is removed and ``path``
-    is left as it was.
+    is left as it was. Raises :class:`ExportFailed` naming ``path`` when it cannot be written
+    there (no such folder, a folder in the way, no permission).
     """
     target = Path(path)
     folder = target.parent
     if not folder.is_dir():
         raise ExportFailed(f"cannot write {target}: folder {folder} does not exist")
-    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    if target.is_dir():
+        raise ExportFailed(f"cannot write {target}: it is a folder; give a file name")
+    # Errors name the user's path: the temporary file's name would only puzzle them.
+    try:
+        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ExportFailed(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as stream:
             write(stream)
@@ -231,7 +238,10 @@ def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], N
             os.fsync(stream.fileno())
         mode = target.stat().st_mode & 0o777 if target.exists() else _new_file_mode()
         os.chmod(temp_name, mode)
-        os.replace(temp_name, target)
+        try:
+            os.replace(temp_name, target)
+        except OSError as exc:
+            raise ExportFailed(f"cannot write {target}: {exc.strerror or exc}") from exc
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

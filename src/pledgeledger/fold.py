@@ -293,12 +293,18 @@ class Folder:
     def flush(self, position: int | None) -> None:
         """Write the records and postings folded so far; with a ``position``, also the totals
         (summed in memory until then: a few rows, rewritten once per transaction rather than
-        once per page) and the position they reach, which must be written together."""
+        once per page) and the position they reach, which must be written together.
+
+        Postings are written with the set's position before this flush as their ``base``:
+        their events all come after it, and the transaction that writes them started at or
+        after it, which is what bounds a :class:`~pledgeledger.view.LedgerView` to its head.
+        """
         tx = self._tx()
         self._flush_records()
         text, num = tx.text, tx.num
         pg = tx.backend != "sqlite"
         totals = self.totals
+        base = self.tables.position(tx) if self.buckets else 0
         rows = []
         for (sector, agreement, pledger, recipient, unit, day, at), sums in self.buckets.items():
             p, a, d, i = sums
@@ -313,7 +319,7 @@ class Folder:
             rows.append((
                 sector, agreement, pledger, recipient, unit, day, at,
                 num(p) if p else None, num(a) if a else None,
-                num(d) if d else None, num(i) if i else None,
+                num(d) if d else None, num(i) if i else None, base,
             ))  # fmt: skip
             for key in (
                 ("sector", sector, unit),
@@ -333,7 +339,7 @@ class Folder:
         tx.executemany(
             f"INSERT INTO {tx.table(self.tables.postings)} (sector, agreement, pledger, "
             "recipient, unit, world_date, recorded_at, pledged, allocated, delivered, "
-            "intended) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "intended, base) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         if len(self.cache) > self.cache_limit:

@@ -1,12 +1,12 @@
-"""Rendering totals, logs and trees for people (tables) and programs (JSON, CSV, JSON Lines).
+"""Rendering totals, logs and trees for people (tables) and programs (JSON, JSON Lines).
 
 Kept apart from the CLI so that exporters and library users render exactly what the CLI prints.
+CSV is written by :mod:`pledgeledger.tables` alone (``totals_csv``, ``timeline_csv``), the same
+code as the ``csv`` exporter's.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -23,10 +23,8 @@ __all__ = [
     "render_letter",
     "render_tree",
     "table",
-    "timeline_csv",
     "timeline_json",
     "timeline_table",
-    "totals_csv",
     "totals_json",
     "totals_table",
 ]
@@ -73,16 +71,6 @@ def totals_table(rows: Sequence[Totals], by: Group) -> str:
 
 def totals_json(rows: Sequence[Totals]) -> str:
     return json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False)
-
-
-def totals_csv(rows: Sequence[Totals], by: Group) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([by, *TOTALS_FIELDS])
-    for r in rows:
-        d = r.as_dict()
-        writer.writerow([d[by] if d[by] is not None else "", *(d[f] for f in TOTALS_FIELDS)])
-    return buffer.getvalue()
 
 
 def log_jsonl(events: Iterable[LoggedEvent]) -> Iterable[str]:
@@ -202,18 +190,3 @@ def timeline_json(points: Iterable[TimelinePoint]) -> Iterable[str]:
         yield ("\n  " if first else ",\n  ") + json.dumps(point.as_dict(), ensure_ascii=False)
         first = False
     yield "\n]\n" if not first else "]\n"
-
-
-def timeline_csv(points: Iterable[TimelinePoint], by: Group) -> Iterable[str]:
-    """CSV: ``period_end``, the group, then the totals' columns; streamed line by line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period_end", by, *TOTALS_FIELDS])
-    for point in points:
-        d = point.as_dict()
-        writer.writerow([d["period_end"], d[by] if d[by] is not None else "",
-                         *(d[f] for f in TOTALS_FIELDS)])  # fmt: skip
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()

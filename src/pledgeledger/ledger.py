@@ -14,12 +14,14 @@ import os
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from typing import Any, Self
+from uuid import uuid4
 
 import attrs
 from eventsourcing.persistence import (
+    DatabaseError,
     IntegrityError,
     InterfaceError,
     InternalError,
@@ -36,7 +38,7 @@ from .aggregates import (
 from .codec import StateReader, utc_text
 from .convert import structure_event
 from .db import Database, Tx
-from .errors import ConcurrencyError, LedgerError, NotFound
+from .errors import ConcurrencyError, LedgerError, NotFound, StaleView
 from .events import Event
 from .fold import ROOT, Folder
 from .importer import Origin, read_jsonl
@@ -72,6 +74,15 @@ class RecordResult:
 
 
 @attrs.frozen
+class Pin:
+    """What bounds a :class:`~pledgeledger.view.LedgerView`: the position the live read models
+    had committed when it was taken (then also the log's head), and their generation."""
+
+    head: int
+    generation: str
+
+
+@attrs.frozen
 class ReplayReport:
     """What a replay read, how fast, and (with ``verify``) every difference it found."""
 
@@ -97,6 +108,29 @@ def _check_grouping(by: str, depth: int | None) -> None:
         raise LedgerError("depth applies to --by sector and must be 1 or more")
 
 
+@contextmanager
+def _lock_errors(what: str) -> Iterator[None]:
+    """Turn a lock that could not be had in time (SQLite's "database is locked", PostgreSQL's
+    lock timeout) into a :class:`ConcurrencyError` with one line to print, as the write path
+    does once its retries are spent: never a raw eventsourcing exception."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConcurrencyError(
+            f"{what}: {reason} (another process held the database too long); nothing was "
+            "changed, try again"
+        ) from None
+
+
+def _node_view(owner: PledgeAggregate, ledger_id: str) -> NodeView:
+    """The node ``ledger_id`` of ``owner``'s tree (the root for a delivery's or correction's
+    id)."""
+    tree = owner.tree
+    node = tree.nodes.get(ledger_id) or tree.nodes[tree.root]
+    return NodeView.of(tree, node)
+
+
 def _count_lines(paths: list[str | os.PathLike[str]]) -> int:
     """Lines in the files, for the progress total (an unreadable file counts 0 and fails
     later, with its own message)."""
@@ -113,6 +147,18 @@ def _count_lines(paths: list[str | os.PathLike[str]]) -> int:
         except OSError:
             continue
     return total
+
+
+def _cannot_open(target: str | os.PathLike[str] | None, exc: Exception) -> str:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"cannot open ledger {resolve_target(target)}: {reason}"
+
+
+def _close_quietly(app: LedgerApplication | None) -> None:
+    """Release what a failed open had opened; its own failure would hide the real one."""
+    if app is not None:
+        with suppress(Exception):
+            app.close()
 
 
 class Ledger:
@@ -150,18 +196,22 @@ class Ledger:
         """
         env = persistence_env(resolve_target(target))
         for attempt in range(MAX_ATTEMPTS):
+            app: LedgerApplication | None = None
             try:
                 app = LedgerApplication(env=env)
                 return cls(app, clock=clock or _utc_now)
             except (InternalError, IntegrityError) as exc:
                 # Processes opening a new PostgreSQL ledger at once race on eventsourcing's
                 # CREATE ... IF NOT EXISTS ("tuple concurrently updated"): the loser retries.
+                _close_quietly(app)
                 if attempt == MAX_ATTEMPTS - 1:
-                    message = f"cannot open ledger {resolve_target(target)}: {exc}"
-                    raise LedgerError(message) from None
+                    raise LedgerError(_cannot_open(target, exc)) from None
                 time.sleep(0.05 * (attempt + 1))
-            except (InterfaceError, OperationalError, OSError) as exc:
-                raise LedgerError(f"cannot open ledger {resolve_target(target)}: {exc}") from None
+            except (InterfaceError, DatabaseError, OSError) as exc:
+                # DatabaseError covers OperationalError, and "file is not a database" when
+                # the path names something that is not a SQLite file.
+                _close_quietly(app)
+                raise LedgerError(_cannot_open(target, exc)) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -271,7 +321,11 @@ class Ledger:
             tables = self._models.live(tx)
             if tables is not None and tables.position(tx) >= self._db.head(tx):
                 return
-        with paused_gc(), self._db.write() as tx:
+        with (
+            _lock_errors("cannot bring the read models up to date"),
+            paused_gc(),
+            self._db.write() as tx,
+        ):
             self._runner.catch_up(tx, self._models.ensure_in(tx))
 
     @contextmanager
@@ -285,6 +339,32 @@ class Ledger:
                     return
             self._synced()
         raise ConcurrencyError("the read models could not catch up with the log")
+
+    @contextmanager
+    def _reading_at(self, pin: Pin | None) -> Iterator[tuple[Tx, TableSet, int | None]]:
+        """:meth:`_reading`, and the position to bound the postings by (``upto`` of
+        :meth:`ReadModels.totals`) so that the answer is for exactly the events up to
+        ``pin.head``: ``None`` when that is where the read models are (or no ``pin``).
+
+        ``pin.head`` was a position the live set had committed, and positions only grow
+        within one generation of it, so its postings bound that way are exact (see
+        :mod:`.readmodels`). A set made live since (by a replay) has postings of another
+        rebuild: if it has moved past ``pin.head`` too, nothing bounds them, and the caller
+        gets :class:`StaleView`.
+        """
+        with self._reading() as (tx, tables):
+            if pin is None or tables.position(tx) == pin.head:
+                yield tx, tables, None
+            elif self._models.generation(tx) == pin.generation:
+                yield tx, tables, pin.head
+            else:
+                raise StaleView(pin.head)
+
+    def _pin(self) -> Pin:
+        """Where the live read models are, once they have folded the whole log: what a
+        :class:`~pledgeledger.view.LedgerView` is bounded by."""
+        with self._reading() as (tx, tables):
+            return Pin(tables.position(tx), self._models.generation(tx))
 
     def totals(
         self,
@@ -301,10 +381,23 @@ class Ledger:
         before it (a naive datetime is taken as UTC). Answered from the read models: no
         replay, whatever the size of the log.
         """
+        return self._totals(by, depth, as_of, known_at, None)
+
+    def _totals(
+        self,
+        by: Group,
+        depth: int | None,
+        as_of: date | None,
+        known_at: datetime | None,
+        pin: Pin | None,
+    ) -> list[Totals]:
+        """:meth:`totals`, for the events up to ``pin.head`` when a ``pin`` is given."""
         _check_grouping(by, depth)
         known = None if known_at is None else utc_text(known_at)
-        with self._reading() as (tx, tables):
-            return self._models.totals(tx, tables, by, depth=depth, as_of=as_of, known_at=known)
+        with self._reading_at(pin) as (tx, tables, upto):
+            return self._models.totals(
+                tx, tables, by, depth=depth, as_of=as_of, known_at=known, upto=upto
+            )
 
     def iter_timeline(
         self,
@@ -318,12 +411,25 @@ class Ledger:
     ) -> Generator[TimelinePoint, None, None]:
         """:meth:`timeline`, streamed point by point (for very long timelines). It reads in
         one transaction while it is iterated: exhaust it or ``close()`` it."""
+        return self._iter_timeline(by, every, depth, as_of, known_at, start, None)
+
+    def _iter_timeline(
+        self,
+        by: Group,
+        every: Every,
+        depth: int | None,
+        as_of: date | None,
+        known_at: datetime | None,
+        start: date | None,
+        pin: Pin | None,
+    ) -> Generator[TimelinePoint, None, None]:
+        """:meth:`iter_timeline`, for the events up to ``pin.head`` when a ``pin`` is given."""
         _check_grouping(by, depth)
         if start is not None and as_of is not None and start > as_of:
             raise LedgerError(f"the timeline starts ({start}) after its as-of date ({as_of})")
         known = None if known_at is None else utc_text(known_at)
-        with self._reading() as (tx, tables):
-            changes = self._models.daily(tx, tables, by, known_at=known, until=as_of)
+        with self._reading_at(pin) as (tx, tables, upto):
+            changes = self._models.daily(tx, tables, by, known_at=known, until=as_of, upto=upto)
             yield from timeline_points(changes, by, every, depth=depth, start=start, end=as_of)
 
     def timeline(
@@ -368,9 +474,7 @@ class Ledger:
         owner = self._owner(ledger_id)
         if not isinstance(owner, PledgeAggregate):
             raise LedgerError(f"{ledger_id} is not part of a pledge's tree")
-        tree = owner.tree
-        node = tree.nodes.get(ledger_id) or tree.nodes[tree.root]
-        return NodeView.of(tree, node)
+        return _node_view(owner, ledger_id)
 
     def letter(self, ledger_id: str) -> LetterView:
         """The letter of intent ``ledger_id`` (or the one a correction's id corrects)."""
@@ -382,9 +486,9 @@ class Ledger:
     def view(self, ledger_id: str) -> NodeView | LetterView | Event:
         """What ``show`` shows for ``ledger_id``: a pledge's tree, a letter, or an agreement's
         record, whichever owns the id."""
-        owner = self._owner(ledger_id)
+        owner = self._owner(ledger_id)  # loaded once, whichever kind it is
         if isinstance(owner, PledgeAggregate):
-            return self.tree(ledger_id)
+            return _node_view(owner, ledger_id)
         if isinstance(owner, LetterAggregate):
             return LetterView.of(owner.letter)
         assert isinstance(owner, AgreementAggregate)
@@ -412,24 +516,25 @@ class Ledger:
         the rebuilt read models with the live ones. Differences are reported, not raised.
         """
         started = time.perf_counter()
-        with paused_gc():
+        token = uuid4().hex  # names this replay in pl_meta while it runs
+        with paused_gc(), _lock_errors("replay stopped"):
             self._synced()
-            with self._db.read() as tx:
-                live = self._models.live(tx)
-            assert live is not None
-            spare = live.other
             verifier = Verifier(self._app, self._db, self._reader) if verify else None
-            events = self._runner.rebuild(spare, progress=progress, check=verifier)
+            spare, events = self._runner.rebuild(token, progress=progress, check=verifier)
             problems: list[str] = [] if verifier is None else verifier.finish()
             with self._db.write() as tx:
-                # Under the writers' lock: fold what was appended meanwhile into both sets,
-                # compare, and make the rebuilt set the live one.
+                # Under the writers' lock: make sure no later replay took the spare set over,
+                # fold what was appended meanwhile into both sets, compare, and make the
+                # rebuilt set the live one.
+                self._models.check_claim(tx, token)
                 live = self._models.ensure_in(tx)
-                if live != spare:  # (unless a concurrent replay swapped it in already)
-                    self._runner.catch_up(tx, live)
-                    self._runner.catch_up(tx, spare)
-                    if verifier is not None:
-                        problems.extend(self._models.differences(tx, live, spare))
-                    self._models.set_meta(tx, spare)
-                    live.drop(tx)
+                if live == spare:  # pragma: no cover  # only another schema version's open
+                    raise ConcurrencyError("replay stopped: the read models were recreated")
+                self._runner.catch_up(tx, live)
+                self._runner.catch_up(tx, spare)
+                if verifier is not None:
+                    problems.extend(self._models.differences(tx, live, spare))
+                self._models.set_meta(tx, spare)
+                self._models.release(tx)
+                live.drop(tx)
         return ReplayReport(events, time.perf_counter() - started, tuple(problems))

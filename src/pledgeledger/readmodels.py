@@ -17,10 +17,17 @@ has caught up to; see ``docs/projections.md`` for the design.
     postings with the same keys, dates and time folded together are summed into one row.
     ``--as-of D`` and ``--known-at T`` keep the rows with ``world_date <= D`` and
     ``recorded_at <= T`` and sum them grouped, so the answers equal a fold of exactly the
-    qualifying events. Append-only: one insert per posting, no index to maintain.
+    qualifying events. Append-only: one insert per posting, no index to maintain. Each row
+    also holds ``base``, the set's position when it was written: every event it sums comes
+    after ``base``, and no event at or before it, so the rows with ``base < H`` are exactly
+    those of the events up to ``H`` whenever ``H`` is a position the set has committed (what a
+    :class:`~pledgeledger.view.LedgerView` needs once the ledger has moved past its head).
 
-Two table sets exist, ``a`` and ``b``; ``pl_meta`` names the live one. ``replay`` fills the
-other from scratch and swaps them in one transaction, so readers never see a half-built view.
+Two table sets exist, ``a`` and ``b``; ``pl_meta`` names the live one, and counts in
+``generation`` how often a set was made live (a rebuilt set's ``base`` values are those of its
+rebuild, so a position pinned on an earlier generation bounds nothing in it). ``replay`` fills
+the other from scratch and swaps them in one transaction, so readers never see a half-built
+view; while it runs, ``pl_meta``'s ``replay`` key names it (see :meth:`ReadModels.claim`).
 Figures are ``TEXT`` decimals on SQLite and ``NUMERIC`` on PostgreSQL (see :mod:`.db`); in
 ``totals``, whose key is a primary key, a ``None`` agreement is stored as the empty string
 (agreement ids are never empty).
@@ -36,11 +43,12 @@ from typing import Any
 import attrs
 
 from .db import Database, Tx
+from .errors import ConcurrencyError
 from .projections import Group, Totals
 
 __all__ = ["GROUP_COLUMNS", "SCHEMA_VERSION", "ReadModels", "TableSet"]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 """Bump when the tables or what they mean change: stale read models are then rebuilt."""
 
 GROUP_COLUMNS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
@@ -112,7 +120,8 @@ class TableSet:
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {postings} (sector {text} NOT NULL, agreement {text}, "
             f"pledger {text} NOT NULL, recipient {text} NOT NULL, unit {text} NOT NULL, "
-            f"world_date {text} NOT NULL, recorded_at {text} NOT NULL, {nullable})"
+            f"world_date {text} NOT NULL, recorded_at {text} NOT NULL, {nullable}, "
+            "base BIGINT NOT NULL)"
         )
 
     def drop(self, tx: Tx) -> None:
@@ -125,6 +134,14 @@ class TableSet:
 
     def set_position(self, tx: Tx, position: int) -> None:
         tx.execute(f"UPDATE {tx.table(self.position_table)} SET position = ?", (position,))
+
+
+def _put_meta(tx: Tx, key: str, value: str) -> None:
+    tx.execute(
+        f"INSERT INTO {tx.table('pl_meta')} (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 def _key(group: Group, raw: str | None, tx: Tx) -> str | None:
@@ -206,15 +223,49 @@ class ReadModels:
         self.set_meta(tx, live)
         return live
 
+    def set_meta(self, tx: Tx, live: TableSet) -> None:
+        """Make ``live`` the live set, as a new generation (see the module's docstring)."""
+        generation = int(self._meta(tx).get("generation") or 0) + 1
+        for key, value in (
+            ("version", SCHEMA_VERSION),
+            ("live", live.name),
+            ("generation", str(generation)),
+        ):
+            _put_meta(tx, key, value)
+
+    def generation(self, tx: Tx) -> str:
+        """Which making-live of the live set this is: changes whenever a set is made live."""
+        return self._meta(tx).get("generation") or "0"
+
+    # -- one replay at a time --------------------------------------------------------------
+
     @staticmethod
-    def set_meta(tx: Tx, live: TableSet) -> None:
-        meta = tx.table("pl_meta")
-        for key, value in (("version", SCHEMA_VERSION), ("live", live.name)):
-            tx.execute(
-                f"INSERT INTO {meta} (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
+    def claim(tx: Tx, token: str) -> None:
+        """Mark the spare set as being rebuilt by the replay ``token`` (under the writers'
+        lock, before dropping it). A replay that started earlier finds the mark changed at its
+        next page and stops (:meth:`check_claim`): two replays never fill the spare set in
+        alternating commits. The later one wins because a mark left by a crashed replay must
+        never block the next one, and nothing tells a crashed replay from a slow one."""
+        _put_meta(tx, "replay", token)
+
+    @staticmethod
+    def check_claim(tx: Tx, token: str) -> None:
+        """Raise :class:`ConcurrencyError` unless the replay ``token`` still owns the spare
+        set. On PostgreSQL the row stays locked until ``tx`` ends (rebuild pages do not hold
+        the writers' lock there), so a new claim waits for the page to commit and the page
+        never writes into tables a newer replay has recreated."""
+        lock = " FOR UPDATE" if tx.backend != "sqlite" else ""
+        owner = tx.scalar(f"SELECT value FROM {tx.table('pl_meta')} WHERE key = 'replay'{lock}")
+        if owner != token:
+            raise ConcurrencyError(
+                "replay stopped: another replay started meanwhile and is rebuilding the read "
+                "models in its place (the live ones are unchanged)"
             )
+
+    @staticmethod
+    def release(tx: Tx) -> None:
+        """The replay is done (its set is live): clear the mark."""
+        tx.execute(f"DELETE FROM {tx.table('pl_meta')} WHERE key = 'replay'")
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -227,11 +278,16 @@ class ReadModels:
         depth: int | None = None,
         as_of: date | None = None,
         known_at: str | None = None,
+        upto: int | None = None,
     ) -> list[Totals]:
         """Totals per key and unit, exactly as :func:`pledgeledger.projections.sum_postings`
-        gives them for the postings of the log (``known_at`` as :func:`codec.utc_text`)."""
+        gives them for the postings of the log (``known_at`` as :func:`codec.utc_text`).
+
+        ``upto``: only the events up to that position, which must be one the set has
+        committed (the ``totals`` table holds the latest figures only, so the postings are
+        summed instead)."""
         figures = ", ".join(FIGURES)
-        if as_of is None and known_at is None:
+        if as_of is None and known_at is None and upto is None:
             rows = tx.fetchall(
                 f"SELECT key, unit, {figures} FROM {tx.table(tables.totals)} WHERE grp = ?",
                 (by,),
@@ -245,6 +301,9 @@ class ReadModels:
             if known_at is not None:
                 where.append("recorded_at <= ?")
                 params.append(known_at)
+            if upto is not None:
+                where.append("base < ?")
+                params.append(upto)
             sums = ", ".join(tx.sum(f) for f in FIGURES)
             rows = tx.fetchall(
                 f"SELECT {by}, unit, {sums} FROM {tx.table(tables.postings)} "
@@ -272,8 +331,10 @@ class ReadModels:
         *,
         known_at: str | None = None,
         until: date | None = None,
+        upto: int | None = None,
     ) -> Iterator[tuple[str | None, str, date, list[Decimal]]]:
-        """Net changes per key, unit and world date, in date order (the timeline's input)."""
+        """Net changes per key, unit and world date, in date order (the timeline's input);
+        ``upto`` as for :meth:`totals`."""
         where: list[str] = []
         params: list[Any] = []
         if known_at is not None:
@@ -282,6 +343,9 @@ class ReadModels:
         if until is not None:
             where.append("world_date <= ?")
             params.append(until.isoformat())
+        if upto is not None:
+            where.append("base < ?")
+            params.append(upto)
         sums = ", ".join(tx.sum(f) for f in FIGURES)
         for raw_key, unit, day, *values in tx.stream(
             f"SELECT {by}, unit, world_date, {sums} FROM {tx.table(tables.postings)} "

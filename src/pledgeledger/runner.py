@@ -119,10 +119,10 @@ class Runner:
                 folder.flush(None)
         return position
 
-    def catch_up(self, tx: Tx, tables: TableSet, folder: Folder | None = None) -> Folder:
+    def catch_up(self, tx: Tx, tables: TableSet) -> Folder:
         """Inside the write transaction ``tx``: bring ``tables`` up to the head of the log.
         Returns the folder, whose cache the write path goes on using."""
-        folder = folder or Folder(tables)
+        folder = Folder(tables)
         folder.bind(tx)
         position = tables.position(tx)
         if position < self.db.head(tx):
@@ -131,20 +131,29 @@ class Runner:
 
     def rebuild(
         self,
-        tables: TableSet,
+        token: str,
         *,
         progress: Progress | None = None,
         check: Checker | None = None,
-    ) -> int:
-        """Drop ``tables`` and refill them from the whole log, committing every
+    ) -> tuple[TableSet, int]:
+        """Drop the spare table set and refill it from the whole log, committing every
         ``REBUILD_COMMIT`` events (a crash leaves a spare set that the next rebuild drops).
-        Stops at the head seen at the start; the caller catches up the rest. Returns the
-        number of records folded.
+        Stops at the head seen at the start; the caller catches up the rest, checks that
+        ``token`` still owns the set, and swaps it in. Returns the set and the number of
+        records folded.
+
+        The spare set is chosen, and claimed for the replay ``token``, under the writers' lock
+        (:meth:`ReadModels.claim`), so that a replay swapping sets meanwhile cannot make it the
+        live one; every page re-checks the claim before it writes. Pages hold the writers'
+        lock on SQLite (see :meth:`Database.write`): other writers wait for a page to commit,
+        rather than making it fail.
 
         ``progress(position, head)`` is called for every event read, after the transaction
         that folded it has committed, so that it may safely write to the ledger itself.
         """
-        with self.db.write(exclusive=False) as tx:
+        with self.db.write() as tx:
+            tables = self.models.ensure_in(tx).other
+            self.models.claim(tx, token)
             tables.drop(tx)
             tables.create(tx)
             head = self.db.head(tx)
@@ -153,6 +162,7 @@ class Runner:
         while position < head:
             seen: list[int] = []
             with self.db.write(exclusive=False) as tx:
+                self.models.check_claim(tx, token)
                 folder.bind(tx)
                 if check is not None:
                     check.bind(tx, folder)
@@ -169,4 +179,4 @@ class Runner:
             if progress is not None:
                 for nid in seen:
                     progress(nid, head)
-        return folder.applied
+        return tables, folder.applied

@@ -5,11 +5,17 @@ same columns in the same order from here, so a column means the same thing in ev
 Cells keep their types (:class:`~decimal.Decimal`, :class:`~datetime.date`, ``int``, ``str``,
 ``None``): a spreadsheet writer can store numbers as numbers, and a text writer formats them
 with :func:`cell_text`.
+
+:func:`csv_lines` is the one CSV writer: the ``csv`` exporter and the CLI's ``--format csv``
+(:func:`totals_csv`, :func:`timeline_csv`) both write through it, so they neutralise the same
+cells the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -29,9 +35,13 @@ __all__ = [
     "Cell",
     "Table",
     "cell_text",
+    "csv_lines",
     "event_table",
     "rows_text",
+    "table_csv",
+    "timeline_csv",
     "timeline_table",
+    "totals_csv",
     "totals_table",
 ]
 
@@ -111,26 +121,31 @@ def event_table(events: Iterable[LoggedEvent]) -> Table:
     return Table("events", EVENT_COLUMNS, rows, frozenset({"position", "amount"}))
 
 
+def _totals_row(r: Totals) -> tuple[Cell, ...]:
+    return (r.key, r.unit, r.pledged, r.allocated, r.delivered, r.intended, r.unallocated)
+
+
+def _timeline_row(p: TimelinePoint) -> tuple[Cell, ...]:
+    return (p.period_end, *_totals_row(p))
+
+
+def _timeline_columns(by: Group) -> tuple[str, ...]:
+    return ("period_end", by, *TOTALS_COLUMNS)
+
+
 def totals_table(rows: Iterable[Totals], by: Group) -> Table:
     """Totals per group and unit; the first column is named after the grouping."""
-    cells = tuple(
-        (r.key, r.unit, r.pledged, r.allocated, r.delivered, r.intended, r.unallocated)
-        for r in rows
-    )
     numeric = frozenset(TOTALS_COLUMNS[1:])
+    cells = tuple(_totals_row(r) for r in rows)
     return Table(f"totals by {by}", (by, *TOTALS_COLUMNS), cells, numeric)
 
 
 def timeline_table(points: Iterable[TimelinePoint], by: Group) -> Table:
     """Timeline points, one row each: the period's end, the group key, then the totals' columns
     (the key order of ``TimelinePoint.as_dict``)."""
-    cells = tuple(
-        (p.period_end, p.key, p.unit, p.pledged, p.allocated, p.delivered, p.intended,
-         p.unallocated)
-        for p in points
-    )  # fmt: skip
     numeric = frozenset(TOTALS_COLUMNS[1:])
-    return Table(f"timeline by {by}", ("period_end", by, *TOTALS_COLUMNS), cells, numeric)
+    cells = tuple(_timeline_row(p) for p in points)
+    return Table(f"timeline by {by}", _timeline_columns(by), cells, numeric)
 
 
 def rows_text(table: Table) -> Iterator[list[str]]:
@@ -138,3 +153,36 @@ def rows_text(table: Table) -> Iterator[list[str]]:
     yield list(table.columns)
     for row in table.rows:
         yield [cell_text(c) for c in row]
+
+
+def csv_lines(columns: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator[str]:
+    """A header and rows as CSV, one line at a time, so long tables stream.
+
+    Cells are written as :func:`cell_text` gives them (outside text neutralised, figures exactly
+    as recorded, ``None`` empty), quoted only when they must be, with ``\\n`` line ends.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([cell_text(c) for c in row])
+        yield buffer.getvalue()
+
+
+def table_csv(table: Table) -> Iterator[str]:
+    """``table`` as CSV lines (see :func:`csv_lines`)."""
+    return csv_lines(table.columns, table.rows)
+
+
+def totals_csv(rows: Iterable[Totals], by: Group) -> str:
+    """What ``pledgeledger totals --format csv`` prints: :func:`totals_table` as CSV."""
+    return "".join(table_csv(totals_table(rows, by)))
+
+
+def timeline_csv(points: Iterable[TimelinePoint], by: Group) -> Iterator[str]:
+    """What ``pledgeledger timeline --format csv`` prints: the columns of
+    :func:`timeline_table` as CSV, streamed line by line as ``points`` are read."""
+    return csv_lines(_timeline_columns(by), (_timeline_row(p) for p in points))

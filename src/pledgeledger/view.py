@@ -17,7 +17,7 @@ from .domain import DeliveryNode, LetterState, Node, PledgeTree
 from .events import Amendment, Bound, Event, Source, Withdrawal
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
+    from .ledger import Ledger, Pin
     from .projections import Group, Totals
     from .timeline import Every, TimelinePoint
 
@@ -163,11 +163,13 @@ class _Reader:
     """The few read calls a :class:`LedgerView` needs, and nothing else.
 
     Private on purpose: exporters see the view's methods, which return frozen records, and
-    never the :class:`Ledger` (which can write) or its event store.
+    never the :class:`Ledger` (which can write) or its event store. Every answer is for the
+    events up to ``pin.head``, whatever was recorded since (see :class:`LedgerView`).
     """
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, pin: Pin) -> None:
         self._ledger = ledger
+        self._pin = pin
         self._totals: dict[tuple[str, int | None], tuple[Totals, ...]] = {}
         self._timelines: dict[tuple[str, str, int | None], tuple[TimelinePoint, ...]] = {}
 
@@ -182,7 +184,7 @@ class _Reader:
     ) -> tuple[Totals, ...]:
         key = (by, depth)
         if key not in self._totals:
-            rows = self._ledger.totals(by, depth=depth, as_of=as_of, known_at=known_at)
+            rows = self._ledger._totals(by, depth, as_of, known_at, self._pin)
             self._totals[key] = tuple(rows)
         return self._totals[key]
 
@@ -196,9 +198,7 @@ class _Reader:
     ) -> tuple[TimelinePoint, ...]:
         key = (by, every, depth)
         if key not in self._timelines:
-            points = self._ledger.timeline(
-                by, every=every, depth=depth, as_of=as_of, known_at=known_at
-            )
+            points = self._ledger._iter_timeline(by, every, depth, as_of, known_at, None, self._pin)
             self._timelines[key] = tuple(points)
         return self._timelines[key]
 
@@ -212,6 +212,14 @@ class LedgerView:
     and apply to every method alike, so an export is one consistent picture. Every method
     returns frozen records or tuples of them; results are computed on first use and cached,
     so asking twice gives the very same answer.
+
+    Events recorded after ``head`` count nowhere, even if they were recorded before a method
+    was first called: ``events()`` stops at ``head``, and ``totals()``/``timeline()`` then sum
+    the read models' postings of the events up to ``head`` only (see :mod:`.readmodels`). The
+    one thing a view cannot answer across is a replay that rebuilt those postings after it
+    was taken, while more events were recorded: a call that needs them then raises
+    :class:`~pledgeledger.errors.StaleView` (take a new view; ``pledgeledger export`` does
+    so by itself).
 
     Made with :meth:`of`; the constructor's ``reader`` is private.
     """
@@ -229,7 +237,8 @@ class LedgerView:
         """A view of ``ledger`` as it is now, narrowed to ``as_of`` and ``known_at``."""
         if known_at is not None and known_at.tzinfo is None:
             known_at = known_at.replace(tzinfo=UTC)
-        return cls(ledger.head, as_of, known_at, reader=_Reader(ledger))
+        pin = ledger._pin()  # the head, read where the read models are
+        return cls(pin.head, as_of, known_at, reader=_Reader(ledger, pin))
 
     def _counts(self, logged: LoggedEvent) -> bool:
         if logged.position > self.head:

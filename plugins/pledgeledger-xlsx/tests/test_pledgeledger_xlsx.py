@@ -75,6 +75,45 @@ def test_figures_are_numbers_that_match_the_totals(sample: Ledger, tmp_path: Pat
     assert sheet["C2"].number_format == "#,##0"
 
 
+def test_figures_a_float_would_change_are_exact_text(tmp_path: Path) -> None:
+    """Excel numbers are doubles (openpyxl writes them with 16 digits): a figure with more than
+    15 significant digits is written as text, exactly as recorded, and the rest as numbers."""
+    src = [{"outlet": "Example"}]
+    figures = {
+        "huge": "999999999999999999",  # 1e+18 as a float
+        "cents": "1234567890123456.78",  # 18 significant digits
+        "sixteen": "9007199254740993",  # 2**53 + 1: 16 digits, not a double
+        "fifteen": "999999999999999",  # 15 digits: a double holds it exactly
+        "round": "120000000000000000",  # 2 significant digits
+        "small": "2250000000.50",
+    }
+    with Ledger.open(":memory:") as ledger:
+        ledger.record(*(
+            {"type": "pledge", "id": name, "pledger": name, "recipient": "B", "amount": amount,
+             "unit": "USD", "sector": "energy", "announced_on": "2025-01-01", "sources": src}
+            for name, amount in figures.items()
+        ))  # fmt: skip
+        workbook = _workbook(ledger, tmp_path)
+    sheet = workbook["Totals by pledger"]
+    header = [c.value for c in sheet[1]]
+    cells = {row[0].value: row[header.index("pledged")] for row in sheet.iter_rows(min_row=2)}
+    for name in ("huge", "cents", "sixteen"):
+        assert (cells[name].value, cells[name].data_type) == (figures[name], "s"), name
+    for name in ("fifteen", "round", "small"):
+        cell = cells[name]
+        assert cell.data_type == "n", name
+        assert Decimal(repr(cell.value)) == Decimal(figures[name]), name
+    events = workbook["Events"]
+    header = [c.value for c in events[1]]
+    amounts = {row[header.index("id")].value: row[header.index("amount")].value
+               for row in events.iter_rows(min_row=2)}  # fmt: skip
+    assert amounts["huge"] == figures["huge"]
+    energy = workbook["Totals by sector"]["C2"]  # every pledge above: more than any one figure
+    assert (energy.value, energy.data_type) == (str(sum(map(Decimal, figures.values()))), "s")
+    notes = [row[1].value for row in workbook["About"].iter_rows()]
+    assert any("15 significant digits" in str(note) for note in notes)
+
+
 def test_text_is_never_a_formula(sample: Ledger, tmp_path: Path) -> None:
     sheet = _workbook(sample, tmp_path)["Events"]
     header = [c.value for c in sheet[1]]

@@ -8,19 +8,20 @@ Text that came from outside the ledger (names, sectors, reasons, sources) is neu
 OWASP's CSV injection guidance: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return gets a leading ``'``, so a spreadsheet shows it rather than running it. Figures
 are written exactly as recorded (no rounding, no thousands separators). UTF-8, no BOM, ``\\n``
-line ends, every cell quoted only when it must be.
+line ends, every cell quoted only when it must be. The lines come from
+:func:`pledgeledger.tables.csv_lines`, which ``totals --format csv`` and ``timeline --format csv``
+print too.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import BinaryIO
 
 from ..exporters import EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
 from ..hookspecs import hookimpl
-from ..tables import Table, event_table, rows_text, timeline_table, totals_table
+from ..tables import Table, event_table, table_csv, timeline_table, totals_table
 from ..view import LedgerView
 
 __all__ = ["export_csv", "register_exporters"]
@@ -39,8 +40,7 @@ def export_csv(view: LedgerView, out: BinaryIO, options: ExportOptions) -> None:
     """Write the table ``options.what`` names as CSV."""
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     try:
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerows(rows_text(_table(view, options)))
+        text.writelines(table_csv(_table(view, options)))
         text.flush()
     finally:
         text.detach()

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
@@ -46,10 +46,36 @@ def _with_fixed_dates(workbook: bytes, out: BinaryIO) -> None:
             target.writestr(info, source.read(item))
 
 
+EXACT_DIGITS = 15
+"""Significant digits an Excel number (a double) holds exactly: every decimal of up to 15
+significant digits survives the trip to a double and back (``DBL_DIG``), not every one of 16."""
+
+FIGURES_NOTE = (
+    f"figures of more than {EXACT_DIGITS} significant digits, more than an Excel number holds, "
+    "are text cells, exactly as recorded; all other figures are numbers"
+)
+
+
+def _fits_a_number(value: Decimal | int) -> bool:
+    """Whether Excel stores ``value`` as a number without changing it: at most 15 significant
+    digits (trailing zeros do not count), within a double's range."""
+    exact = Decimal(value)
+    if not exact.is_finite():
+        return False
+    if exact.is_zero():
+        return True
+    digits = "".join(map(str, exact.as_tuple().digits)).rstrip("0")
+    return len(digits) <= EXACT_DIGITS and -300 <= exact.adjusted() <= 300
+
+
 def _excel_value(value: Cell) -> Any:
     # Excel has no time zones: aware times are written as UTC wall-clock times.
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
+    # openpyxl writes numbers through float ("%.16g"), so 9999999999999999999999999999 would
+    # come out as 1e+28: a figure a double cannot hold stays text, exactly as recorded.
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return value if _fits_a_number(value) else str(value)
     return value
 
 
@@ -73,9 +99,11 @@ def _sheet(workbook: Workbook, title: str, table: Table) -> None:
     for row in table.rows:
         sheet.append([_excel_value(v) for v in row])
         for i, cell in enumerate(sheet[sheet.max_row]):
-            if isinstance(row[i], str):
+            if isinstance(cell.value, str):
                 # Text stays text: openpyxl would take "=..." as a formula and Excel would run it.
                 cell.data_type = "s"
+                if not isinstance(row[i], str):  # a figure kept exact as text
+                    cell.alignment = Alignment(horizontal="right")
             number_format = _number_format(cell.value)
             if number_format:
                 cell.number_format = number_format
@@ -97,6 +125,7 @@ def _about(workbook: Workbook, view: LedgerView, options: ExportOptions) -> None
         ("sectors rolled up to depth", options.depth),
         ("note", "pledged = allocated + unallocated; intended (letters of intent) is never "
                  "part of pledged; units are never added together"),
+        ("figures", FIGURES_NOTE),
     ]  # fmt: skip
     for label, value in rows:
         sheet.append([label, value])
