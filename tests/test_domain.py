@@ -493,3 +493,9 @@ def test_queries_walk_the_tree() -> None:
     assert tree.latest == date(2025, 1, 10)
     assert isinstance(tree.records["d1"], Delivery)
     assert isinstance(tree.records["t1"], Tranche)
+
+
+def test_a_delivery_has_no_bound_to_amend() -> None:
+    tree = grow(P100, delivery("d", "p", "5", on=D))
+    with pytest.raises(Refused, match="no bound"):
+        tree.check(ev(amendment("a", "d", "6", on=D, bound="up_to")))

@@ -117,7 +117,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.jsonl"
     error = failure(path)
     assert error.path == str(path)
-    assert error.line == 0
+    assert error.line is None
     assert "cannot read file" in str(error)
 
 
@@ -141,3 +141,17 @@ def test_windows_line_endings_and_non_ascii_text_are_read(tmp_path: Path) -> Non
     assert [e.id for e in events] == ["p", "q"]
     assert isinstance(events[0], Pledge)
     assert events[0].recipient == "Fran\u00e7a"
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(pledge("p", "1")).encode() + b"\n")
+    assert [event.id for _, event in read_jsonl(path)] == ["p"]
+
+
+def test_a_cut_off_line_reports_its_own_column(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_text('{"type": "pledge", "id":\n', encoding="utf-8")
+    with pytest.raises(ImportFailed) as caught:
+        list(read_jsonl(path))
+    assert "column 25" in str(caught.value)

@@ -4,6 +4,7 @@ bitemporal totals, trees, replay, and two writers racing for the same pledge."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 
 import pledgeledger.ledger
+import pledgeledger.runner
+import pledgeledger.store
 from helpers import (
     START,
     FakeClock,
@@ -30,6 +33,7 @@ from helpers import (
     withdrawal,
 )
 from pledgeledger import (
+    ConcurrencyError,
     DuplicateId,
     ImportFailed,
     InvalidRecord,
@@ -38,6 +42,7 @@ from pledgeledger import (
     NotFound,
     Pledge,
     Refused,
+    ReplayReport,
     structure_event,
 )
 
@@ -512,22 +517,135 @@ def test_replay_on_a_fresh_ledger_equals_live_totals(ledger_target: str) -> None
         assert snapshot(fresh) == expected
 
 
+def test_replay_survives_a_write_inside_a_rebuild_page(
+    ledger_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: on SQLite a rebuild page was a deferred transaction that read, then wrote;
+    # a write committed by another process in between made it fail with "database is
+    # locked" (unexpected OperationalError). Pages of one event, so that there are several;
+    # another Ledger, in a thread, records while the first page is between its read and its
+    # writes. The page gives it a second: long enough to land inside the page, unless the
+    # page holds the writers' lock (SQLite's do: the write then waits for the page's commit).
+    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    errors: list[Exception] = []
+    writers: list[threading.Thread] = []
+
+    def write_elsewhere() -> None:
+        try:
+            with Ledger.open(ledger_target) as other:
+                other.record(pledge("r", "1"))
+        except Exception as exc:  # noqa: BLE001  # reported by the test below
+            errors.append(exc)
+
+    with Ledger.open(ledger_target) as reader:
+        reader.record(pledge("p", "100"), pledge("q", "10"))
+        log = reader._runner.log
+
+        def interfering_log(
+            tx: Any, after: int, *, limit: int | None = None, stop: int | None = None
+        ) -> Any:
+            for row in log(tx, after, limit=limit, stop=stop):
+                yield row
+                if stop is not None and not writers:  # a rebuild page (catch-ups have none)
+                    writers.append(threading.Thread(target=write_elsewhere))
+                    writers[0].start()
+                    writers[0].join(timeout=1.0)
+
+        monkeypatch.setattr(reader._runner, "log", interfering_log)
+        seen: list[tuple[int, int]] = []
+        try:
+            report = reader.replay(progress=lambda done, total: seen.append((done, total)))
+        finally:
+            for thread in writers:
+                thread.join()
+        monkeypatch.setattr(reader._runner, "log", log)
+        assert errors == []
+        assert report.events == 2  # the rebuild stops at the head it saw; the swap adds r
+        assert seen == [(1, 2), (2, 2)]
+        assert ids(reader) == ["p", "q", "r"]
+        assert grand(reader) == dec(111, 0, 0, 0)  # r folded once, into the rebuilt set
+        assert reader.replay(verify=True).problems == ()  # equal to a fresh fold
+
+
 def test_replay_resumes_after_what_it_read(
     ledger_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Regression: a replay that read events appended meanwhile by another writer resumed from
     # the head it saw at the start, so the next totals() applied those events a second time.
-    monkeypatch.setattr(pledgeledger.ledger, "PAGE", 1)
+    # Here the writes come between rebuild pages (from the progress callback).
+    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
     with Ledger.open(ledger_target) as reader, Ledger.open(ledger_target) as writer:
         reader.record(pledge("p", "100"), pledge("q", "10"))
 
         def interfere(position: int, total: int) -> None:
-            if "r" not in ids(writer):
-                writer.record(pledge("r", "1"))
+            writer.record(pledge(f"r{position}", "1"))
 
-        reader.replay(progress=interfere)
-        assert grand(reader) == dec(111, 0, 0, 0)
+        assert reader.replay(progress=interfere).events == 2
+        assert ids(reader) == ["p", "q", "r1", "r2"]
+        assert grand(reader) == dec(112, 0, 0, 0)
         assert reader.replay(verify=True).problems == ()
+
+
+def test_a_later_replay_takes_over_and_the_earlier_one_stops_cleanly(
+    ledger_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two replays must never fill the same spare table set in alternating commits: the one
+    # started last owns it, the earlier one stops at its next page with a clear error.
+    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    with Ledger.open(ledger_target) as first, Ledger.open(ledger_target) as second:
+        first.record(pledge("p", "100"), tranche("t", "p", "40"), pledge("q", "10"))
+        outcome: list[ReplayReport] = []
+
+        def start_another(position: int, total: int) -> None:
+            if not outcome:  # after the first page of the first replay committed
+                outcome.append(second.replay())
+                second.record(pledge("late", "1"))
+
+        with pytest.raises(ConcurrencyError, match="another replay started meanwhile"):
+            first.replay(progress=start_another)
+        assert outcome[0].events == 3
+        assert ids(first) == ["p", "t", "q", "late"]
+        assert grand(first) == dec(111, 40, 0, 0)  # "late" counted once
+        report = first.replay(verify=True)
+        assert report.problems == ()
+        assert report.events == 4
+
+
+def test_a_replay_that_died_does_not_block_the_next(
+    ledger_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    with Ledger.open(ledger_target) as ledger:
+        busy(ledger)
+        before = snapshot(ledger)
+
+        def die(position: int, total: int) -> None:
+            raise RuntimeError("killed")  # as if killed between two pages
+
+        with pytest.raises(RuntimeError, match="killed"):
+            ledger.replay(progress=die)
+        assert snapshot(ledger) == before  # the live set was never touched
+        assert ledger.replay(verify=True).problems == ()
+        assert snapshot(ledger) == before
+
+
+def test_replay_that_cannot_get_the_lock_is_a_concurrency_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite: another process holds the writers' lock past the busy timeout.
+    monkeypatch.setattr(pledgeledger.store, "SQLITE_LOCK_TIMEOUT_SECONDS", "1")
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path) as ledger:
+        busy(ledger)
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")
+            with pytest.raises(ConcurrencyError, match=r"^replay stopped: database is locked"):
+                ledger.replay()
+        finally:
+            holder.rollback()
+            holder.close()
+        assert ledger.replay(verify=True).problems == ()
 
 
 # -- concurrency ---------------------------------------------------------------------------------

@@ -25,11 +25,9 @@ from .events import Agreement, Amendment, Event, LetterOfIntent, Pledge, Withdra
 
 __all__ = [
     "AgreementAggregate",
-    "IdClaim",
     "LedgerAggregate",
     "LetterAggregate",
     "PledgeAggregate",
-    "claim_id",
     "root_id",
 ]
 
@@ -39,29 +37,6 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "https://pypi.org/project/pledgeledger/")
 def root_id(ledger_id: str) -> UUID:
     """The aggregate id of the pledge, LOI or agreement whose record id is ``ledger_id``."""
     return uuid5(_NAMESPACE, "root:" + ledger_id)
-
-
-def claim_id(ledger_id: str) -> UUID:
-    """The aggregate id of the claim on ``ledger_id``: ids are unique across the ledger."""
-    return uuid5(_NAMESPACE, "id:" + ledger_id)
-
-
-class IdClaim(Aggregate):
-    """Who owns a record id. Creating it twice conflicts, so two writers cannot share an id."""
-
-    class Claimed(Aggregate.Created):
-        ledger_id: str
-        owner: UUID
-
-    def __init__(self, ledger_id: str, owner: UUID) -> None:
-        self.ledger_id = ledger_id
-        self.owner = owner
-
-    @classmethod
-    def claim(cls, ledger_id: str, owner: UUID, at: datetime) -> IdClaim:
-        return cls._create(
-            cls.Claimed, id=claim_id(ledger_id), ledger_id=ledger_id, owner=owner, timestamp=at
-        )
 
 
 class LedgerAggregate(Aggregate):

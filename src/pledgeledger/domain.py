@@ -238,6 +238,8 @@ class PledgeTree:
             if not delivery.active:
                 raise Refused(event.id, f"target {event.target} was withdrawn", 5)
             _check_target_dates(event, delivery.world_date)
+            if isinstance(event, Amendment) and event.bound is not None:
+                raise Refused(event.id, f"delivery {event.target} has no bound to amend")
             if isinstance(event, Amendment):
                 self._check_deliveries(event.id, delivery.parent, event.amount - delivery.amount)
             return

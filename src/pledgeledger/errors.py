@@ -59,11 +59,12 @@ class DuplicateId(Refused):
 class ImportFailed(LedgerError):
     """An import stopped at one line of one file; the whole import was rolled back."""
 
-    def __init__(self, path: str, line: int, error: LedgerError) -> None:
+    def __init__(self, path: str, line: int | None, error: LedgerError) -> None:
         self.path = path
         self.line = line
+        """The 1-based line number, or ``None`` when the file itself could not be read."""
         self.error = error
-        super().__init__(f"{path}:{line}: {error}")
+        super().__init__(f"{path}:{line}: {error}" if line is not None else f"{path}: {error}")
 
 
 class NotFound(LedgerError):

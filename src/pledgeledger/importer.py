@@ -36,7 +36,9 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Origin, Event]]:
     try:
         handle = Path(path).open("rb")  # noqa: SIM115  # closed by the with below
     except OSError as exc:
-        raise ImportFailed(name, 0, InvalidRecord([f"cannot read file: {exc.strerror}"])) from None
+        raise ImportFailed(
+            name, None, InvalidRecord([f"cannot read file: {exc.strerror}"])
+        ) from None
     decode = msgspec.json.Decoder().decode
     with handle:
         for number, raw in enumerate(handle, start=1):
@@ -52,7 +54,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Origin, Event]]:
                 continue
             # Decoded line by line, so that a byte that is not UTF-8 is reported on its own line.
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 message = f"(record): not UTF-8 text: {exc.reason} at byte {exc.start + 1}"
                 raise ImportFailed(name, number, InvalidRecord([message])) from None
