@@ -3,8 +3,15 @@
 Every stored domain event carries ``entry``: the record as a JSON-shaped dict (decimals and
 dates as strings). Keeping the payload in the import format means the log *is* the ledger's
 history in its own words, ``log --format jsonl`` re-imports, and upcasting a record is a dict
-transformation. Validation happens in the command methods (``record``); event ``apply`` bodies
-only change state, because they run again on every replay.
+transformation. Validation happens in ``check`` (called by the command methods ``begin`` and
+``record``); event ``apply`` bodies only change state, because they run again on every replay.
+
+The ledger's write path (:mod:`pledgeledger.writer`) runs the same ``check``/``apply_event`` code
+but stores the events without building eventsourcing's event objects, which were most of the
+cost of an import; the stored events are the ones ``begin``/``record`` would store (same topics,
+versions and state format), so ``repository.get`` rebuilds these aggregates from the log.
+``begin``/``record`` remain the plain eventsourcing way to drive an aggregate, and the tests use
+them to check that both paths store the same thing.
 
 Topics are ``pledgeledger.aggregates:<Class>.<Event>``: do not move or rename these classes
 without registering the old topic (``eventsourcing.utils.register_topic``).

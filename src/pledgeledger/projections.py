@@ -10,6 +10,11 @@ withdrawals post the reversal of what they cancel.
 Sector spreading (DESIGN.md, "Totals"): a node's amount is posted under its own sector and taken
 back from its parent's sector, so each amount ends up under the most specific sector known and a
 parent shows only what it holds beyond its children.
+
+:class:`Projector` and :func:`sum_postings` are the executable specification: they keep whole
+pledge trees in memory, which is simple enough to check by eye. The ledger itself answers from
+the read models (:mod:`pledgeledger.fold`, :mod:`pledgeledger.readmodels`), which post the same
+postings without holding the log; the test suite checks that both agree, event by event.
 """
 
 from __future__ import annotations
