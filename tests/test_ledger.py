@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import pledgeledger.ledger
 import pledgeledger.runner
@@ -45,6 +46,7 @@ from pledgeledger import (
     ReplayReport,
     structure_event,
 )
+from pledgeledger.cli import cli
 
 
 def write(path: Path, *records: Record | str) -> Path:
@@ -95,6 +97,23 @@ def test_recorded_events_survive_reopening(ledger_target: str) -> None:
         before = snapshot(ledger)
     with Ledger.open(ledger_target) as again:
         assert snapshot(again) == before
+
+
+@pytest.mark.parametrize(
+    "content", [b"notes, not a ledger\n" * 200, bytes(range(256)) * 32], ids=["text", "binary"]
+)
+def test_a_file_that_is_not_a_ledger_is_a_one_line_error(tmp_path: Path, content: bytes) -> None:
+    # Regression: sqlite3's DatabaseError escaped as "unexpected DatabaseError".
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(LedgerError) as caught:
+        Ledger.open(path)
+    assert str(caught.value) == f"cannot open ledger {path}: file is not a database"
+    result = CliRunner().invoke(cli, ["--db", str(path), "totals"])
+    assert (result.exit_code, result.output) == (
+        1, f"error: cannot open ledger {path}: file is not a database\n"
+    )  # fmt: skip
+    assert path.read_bytes() == content
 
 
 def test_another_ledgers_writes_show_up_in_totals(ledger_target: str) -> None:
@@ -462,6 +481,25 @@ def test_letter_view(ledger: Ledger) -> None:
     assert not ledger.letter("l").active
 
 
+def test_view_loads_the_owning_aggregate_once(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger.record(agreement("acme"), pledge("p", "10"), tranche("t", "p", "4"), loi("l", "1"))
+    loads: list[Any] = []
+    load = ledger._app.load
+
+    def counted(aggregate_id: Any) -> Any:
+        loads.append(aggregate_id)
+        return load(aggregate_id)
+
+    monkeypatch.setattr(ledger._app, "load", counted)
+    for ledger_id in ("p", "t", "l", "acme"):
+        loads.clear()
+        ledger.view(ledger_id)
+        assert len(loads) == 1, ledger_id
+    assert ledger.view("t") == ledger.tree("t")
+
+
 def test_views_refuse_the_wrong_kind_of_id(ledger: Ledger) -> None:
     ledger.record(agreement("acme"), pledge("p", "1"), loi("l", "1"))
     with pytest.raises(NotFound, match="nowhere"):
@@ -524,8 +562,8 @@ def test_replay_survives_a_write_inside_a_rebuild_page(
     # a write committed by another process in between made it fail with "database is
     # locked" (unexpected OperationalError). Pages of one event, so that there are several;
     # another Ledger, in a thread, records while the first page is between its read and its
-    # writes. The page gives it a second: long enough to land inside the page, unless the
-    # page holds the writers' lock (SQLite's do: the write then waits for the page's commit).
+    # writes. The page waits for it (a second at most, should the writer have to wait for
+    # the page instead), so that the write lands inside the page.
     monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
     errors: list[Exception] = []
     writers: list[threading.Thread] = []
@@ -717,6 +755,28 @@ def test_two_writers_claiming_one_id(
         assert ids(a) == ["l"]
         assert clock.calls == 2  # one attempt lost the race, the second saw b's letter
         assert grand(a)[3] == Decimal(theirs)
+
+
+def test_a_writer_waits_its_turn_behind_a_long_lock_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite answers "database is locked" at once to a transaction that has read and then
+    # wants the lock, busy timeout or not: retrying the same way spent every attempt within
+    # seconds behind a replay's last step or a big import. Retries now wait for the lock.
+    monkeypatch.setattr(pledgeledger.ledger, "MAX_ATTEMPTS", 2)
+    path = tmp_path / "ledger.db"
+    with Ledger.open(path) as ledger:
+        ledger.record(pledge("p", "100"))
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.5, holder.rollback)
+        release.start()
+        try:
+            assert ledger.record(pledge("q", "1")).recorded == ("q",)
+        finally:
+            release.join()
+            holder.close()
+        assert grand(ledger) == dec(101, 0, 0, 0)
 
 
 def test_racing_writers_never_overshoot_nor_lose_an_event(ledger_target: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -207,9 +208,10 @@ class Ledger:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise LedgerError(_cannot_open(target, exc)) from None
                 time.sleep(0.05 * (attempt + 1))
-            except (InterfaceError, DatabaseError, OSError) as exc:
-                # DatabaseError covers OperationalError, and "file is not a database" when
-                # the path names something that is not a SQLite file.
+            except (InterfaceError, DatabaseError, sqlite3.Error, OSError) as exc:
+                # DatabaseError covers OperationalError; "file is not a database" (a path that
+                # is not a SQLite file) comes as eventsourcing's when our own code reads it
+                # first, as sqlite3's when eventsourcing's connection set-up does.
                 _close_quietly(app)
                 raise LedgerError(_cannot_open(target, exc)) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -261,9 +263,11 @@ class Ledger:
         progress: Progress | None = None,
     ) -> RecordResult:
         last_error: Exception | None = None
+        wait_for_lock = False
         for attempt in range(MAX_ATTEMPTS):
+            begin = self._db.write if wait_for_lock else self._db.optimistic
             try:
-                with paused_gc(), self._db.optimistic() as tx:
+                with paused_gc(), begin() as tx:
                     tables, head = self._prepare(tx)
                     folder = self._runner.catch_up(tx, tables) if tx.locked else Folder(tables)
                     folder.bind(tx)
@@ -273,7 +277,12 @@ class Ledger:
             except (IntegrityError, OperationalError) as exc:
                 # Another writer got there first, or holds the database: start over from what
                 # is now recorded. Its events are kept; ours are re-checked against them.
+                # On SQLite, a transaction that has read cannot wait for the lock: SQLite says
+                # "database is locked" at once, busy timeout or not, so a writer holding the
+                # lock for a while (a big import, a replay's last step) would use up every
+                # attempt. The next attempt takes the lock first, waiting its turn for it.
                 last_error = exc
+                wait_for_lock = self._db.backend == "sqlite" and isinstance(exc, OperationalError)
                 time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
                 continue
             return RecordResult(tuple(recorded), tuple(skipped))
@@ -514,6 +523,11 @@ class Ledger:
         With ``verify``, also re-check every event against the invariants, in log order, on
         aggregates rebuilt from nothing, compare them with the stored aggregates, and compare
         the rebuilt read models with the live ones. Differences are reported, not raised.
+
+        Other processes may record meanwhile. A replay started while this one runs takes the
+        spare set over, and this one raises :class:`ConcurrencyError` at its next page, as it
+        does when the database stays locked past the timeout; the live read models are then
+        left as they were.
         """
         started = time.perf_counter()
         token = uuid4().hex  # names this replay in pl_meta while it runs

@@ -95,12 +95,15 @@ class Runner:
         stop: int | None = None,
         check: Checker | None = None,
         seen: list[int] | None = None,
+        flush_every: int | None = PAGE,
     ) -> int:
         """Fold the events after ``after`` into ``folder``; return the last position read
         (``after`` when there was nothing). Does not write the position: the caller flushes.
 
         ``check`` sees every record before it is folded (``replay --verify``); ``seen``
-        collects the positions read, for progress reports after the commit.
+        collects the positions read, for progress reports after the commit. The rows folded
+        are written every ``flush_every`` events, to bound memory; ``None`` keeps them all in
+        memory, for a ``tx`` that only reads.
         """
         position = after
         read = self.reader.read
@@ -115,7 +118,7 @@ class Runner:
             position = nid
             if seen is not None:
                 seen.append(nid)
-            if count % PAGE == 0:
+            if flush_every is not None and count % flush_every == 0:
                 folder.flush(None)
         return position
 
@@ -144,9 +147,14 @@ class Runner:
 
         The spare set is chosen, and claimed for the replay ``token``, under the writers' lock
         (:meth:`ReadModels.claim`), so that a replay swapping sets meanwhile cannot make it the
-        live one; every page re-checks the claim before it writes. Pages hold the writers'
-        lock on SQLite (see :meth:`Database.write`): other writers wait for a page to commit,
-        rather than making it fail.
+        live one; every page re-checks the claim in the transaction that writes it.
+
+        Each page folds in a read transaction, then writes what it folded in a short write
+        transaction. Only this replay writes the spare set, so nothing it read can have changed
+        in between; and on SQLite one transaction that read the log, then wrote, would fail
+        with "database is locked" whenever another writer committed in between, while
+        holding the writers' lock for the whole page (``BEGIN IMMEDIATE``) would starve other
+        writers: their optimistic transactions would find a page committed after every read.
 
         ``progress(position, head)`` is called for every event read, after the transaction
         that folded it has committed, so that it may safely write to the ledger itself.
@@ -154,6 +162,10 @@ class Runner:
         with self.db.write() as tx:
             tables = self.models.ensure_in(tx).other
             self.models.claim(tx, token)
+        # Recreated without the writers' lock on PostgreSQL: dropping waits for a replay we
+        # took the set over from to finish reading its page, and writers need not wait too.
+        with self.db.write(exclusive=False) as tx:
+            self.models.check_claim(tx, token)
             tables.drop(tx)
             tables.create(tx)
             head = self.db.head(tx)
@@ -161,15 +173,17 @@ class Runner:
         position = 0
         while position < head:
             seen: list[int] = []
-            with self.db.write(exclusive=False) as tx:
-                self.models.check_claim(tx, token)
+            with self.db.read() as tx:
                 folder.bind(tx)
                 if check is not None:
                     check.bind(tx, folder)
                 new = self.fold(
                     tx, folder, position, limit=REBUILD_COMMIT, stop=head, check=check,
-                    seen=seen if progress is not None else None,
+                    seen=seen if progress is not None else None, flush_every=None,
                 )  # fmt: skip
+            with self.db.write(exclusive=False) as tx:
+                self.models.check_claim(tx, token)
+                folder.bind(tx)
                 folder.flush(new)
             if check is not None:
                 check.committed()
