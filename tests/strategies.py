@@ -54,9 +54,9 @@ sources: st.SearchStrategy[Source] = st.builds(
     published_on=st.none() | dates,
     quote=st.none() | st.text(max_size=40),
 )
-source_lists: st.SearchStrategy[tuple[Source, ...]] = st.lists(
-    sources, min_size=1, max_size=3
-).map(tuple)
+source_lists: st.SearchStrategy[tuple[Source, ...]] = st.lists(sources, min_size=1, max_size=3).map(
+    tuple
+)
 
 agreements: st.SearchStrategy[Agreement] = st.builds(
     Agreement, id=ids, title=words, parties=st.lists(words, max_size=3).map(tuple),

@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pledgeledger import InvalidRecord, structure_event, unstructure_event
-from pledgeledger.codec import MsgspecTranscoder, fast_structure, fast_unstructure
-from pledgeledger.events import Event
-from pledgeledger.store import LedgerApplication, persistence_env
+from pledgeledger.domain.records import Event
+from pledgeledger.formats.fast import fast_structure, fast_unstructure
+from pledgeledger.store.application import LedgerApplication, persistence_env
+from pledgeledger.store.transcoder import MsgspecTranscoder
 from pledgeledger.synthetic import generate
 from strategies import events
 

@@ -22,7 +22,7 @@ from pledgeledger import (
     structure_event,
     unstructure_event,
 )
-from pledgeledger.events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS
+from pledgeledger.domain.records import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS
 from strategies import EVENT_STRATEGIES, any_decimals, pledges
 
 

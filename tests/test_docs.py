@@ -11,8 +11,8 @@ import attrs
 from click.testing import CliRunner
 
 from pledgeledger.cli import cli
-from pledgeledger.events import EVENT_TYPES
-from pledgeledger.projections import GROUPS
+from pledgeledger.domain.records import EVENT_TYPES
+from pledgeledger.domain.totals import GROUPS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

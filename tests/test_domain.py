@@ -36,7 +36,7 @@ from pledgeledger import (
     Withdrawal,
     structure_event,
 )
-from pledgeledger.domain import AgreementState, LetterState, PledgeTree, check_shape
+from pledgeledger.domain.rules import AgreementState, LetterState, PledgeTree, check_shape
 
 
 def ev(record: Record) -> Event:
@@ -336,9 +336,7 @@ def test_nothing_may_be_dated_before_a_recorded_correction() -> None:
 
 
 def test_a_correction_may_not_precede_anything_in_its_tree() -> None:
-    tree = grow(
-        P100, tranche("t", "p", "10", on=D), delivery("d", "t", "5", on="2025-04-01")
-    )
+    tree = grow(P100, tranche("t", "p", "10", on=D), delivery("d", "t", "5", on="2025-04-01"))
     # The pledge is dated January, but the tree already holds an April delivery.
     refuse(tree, amendment("p-up", "p", "120", on="2025-03-01"), 5)
     refuse(tree, withdrawal("t-off", "t", on="2025-03-01"), 5)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from pledgeledger import GROUPS, Ledger
 from pledgeledger.cli import cli
-from pledgeledger.exporters import (
+from pledgeledger.plugins.exporter import (
     EVENTS,
     Exporter,
     ExportFailed,
@@ -30,7 +30,7 @@ from pledgeledger.exporters import (
     plan,
     write_atomically,
 )
-from pledgeledger.plugins import get_exporter
+from pledgeledger.plugins.manager import get_exporter
 from pledgeledger.testing import SAMPLE_BATCHES, ExporterContract, fixed_clock, sample_ledger
 from pledgeledger.view import LedgerView
 
@@ -218,7 +218,7 @@ def test_known_at_narrows_to_what_was_recorded(sample: Ledger, tmp_path: Path) -
 
 
 def test_chart_gives_each_unit_its_own_panel(sample: Ledger) -> None:
-    from pledgeledger.default_plugins.chart_exporter import _totals_chart
+    from pledgeledger.plugins.builtin.chart_exporter import _totals_chart
 
     fig = _totals_chart(LedgerView.of(sample), ExportOptions(what="totals"))
     panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
@@ -450,7 +450,7 @@ def test_json_timeline_uses_the_points_own_shape(sample: Ledger, tmp_path: Path)
 
 
 def test_timeline_chart_keeps_units_apart_on_one_time_axis(sample: Ledger) -> None:
-    from pledgeledger.default_plugins.chart_exporter import _timeline_chart
+    from pledgeledger.plugins.builtin.chart_exporter import _timeline_chart
 
     fig = _timeline_chart(LedgerView.of(sample), ExportOptions(what="timeline"))
     panels = [ax for ax in fig.axes if ax.get_title(loc="left")]

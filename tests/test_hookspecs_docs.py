@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pledgeledger import hookspecs
-from pledgeledger.plugins import get_plugin_manager
+from pledgeledger.plugins import hookspecs
+from pledgeledger.plugins.manager import get_plugin_manager
 from pledgeledger.testing import ExporterContract
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"

@@ -9,7 +9,7 @@ import pytest
 
 from helpers import Record, loi, pledge, tranche
 from pledgeledger import ImportFailed, InvalidRecord, Pledge, Tranche
-from pledgeledger.importer import Origin, read_jsonl
+from pledgeledger.formats.jsonl import Origin, read_jsonl
 
 
 def write(path: Path, *lines: Record | str) -> Path:

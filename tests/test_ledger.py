@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 import pledgeledger.ledger
-import pledgeledger.runner
-import pledgeledger.store
+import pledgeledger.projections.runner
+import pledgeledger.store.application
 from helpers import (
     START,
     FakeClock,
@@ -564,7 +564,7 @@ def test_replay_survives_a_write_inside_a_rebuild_page(
     # another Ledger, in a thread, records while the first page is between its read and its
     # writes. The page waits for it (a second at most, should the writer have to wait for
     # the page instead), so that the write lands inside the page.
-    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    monkeypatch.setattr(pledgeledger.projections.runner, "REBUILD_COMMIT", 1)
     errors: list[Exception] = []
     writers: list[threading.Thread] = []
 
@@ -611,7 +611,7 @@ def test_replay_resumes_after_what_it_read(
     # Regression: a replay that read events appended meanwhile by another writer resumed from
     # the head it saw at the start, so the next totals() applied those events a second time.
     # Here the writes come between rebuild pages (from the progress callback).
-    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    monkeypatch.setattr(pledgeledger.projections.runner, "REBUILD_COMMIT", 1)
     with Ledger.open(ledger_target) as reader, Ledger.open(ledger_target) as writer:
         reader.record(pledge("p", "100"), pledge("q", "10"))
 
@@ -629,7 +629,7 @@ def test_a_later_replay_takes_over_and_the_earlier_one_stops_cleanly(
 ) -> None:
     # Two replays must never fill the same spare table set in alternating commits: the one
     # started last owns it, the earlier one stops at its next page with a clear error.
-    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    monkeypatch.setattr(pledgeledger.projections.runner, "REBUILD_COMMIT", 1)
     with Ledger.open(ledger_target) as first, Ledger.open(ledger_target) as second:
         first.record(pledge("p", "100"), tranche("t", "p", "40"), pledge("q", "10"))
         outcome: list[ReplayReport] = []
@@ -652,7 +652,7 @@ def test_a_later_replay_takes_over_and_the_earlier_one_stops_cleanly(
 def test_a_replay_that_died_does_not_block_the_next(
     ledger_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pledgeledger.runner, "REBUILD_COMMIT", 1)
+    monkeypatch.setattr(pledgeledger.projections.runner, "REBUILD_COMMIT", 1)
     with Ledger.open(ledger_target) as ledger:
         busy(ledger)
         before = snapshot(ledger)
@@ -671,7 +671,7 @@ def test_replay_that_cannot_get_the_lock_is_a_concurrency_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # SQLite: another process holds the writers' lock past the busy timeout.
-    monkeypatch.setattr(pledgeledger.store, "SQLITE_LOCK_TIMEOUT_SECONDS", "1")
+    monkeypatch.setattr(pledgeledger.store.application, "SQLITE_LOCK_TIMEOUT_SECONDS", "1")
     path = tmp_path / "ledger.db"
     with Ledger.open(path) as ledger:
         busy(ledger)

@@ -18,11 +18,11 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from pledgeledger import plugins
 from pledgeledger.cli import cli
-from pledgeledger.exporters import Exporter, ExportOptions
-from pledgeledger.hookspecs import hookimpl
-from pledgeledger.plugins import PluginClash, PluginWarning, exporters, plugin_infos
+from pledgeledger.plugins import manager as plugins
+from pledgeledger.plugins.exporter import Exporter, ExportOptions
+from pledgeledger.plugins.hookspecs import hookimpl
+from pledgeledger.plugins.manager import PluginClash, PluginWarning, exporters, plugin_infos
 from pledgeledger.testing import (
     SAMPLE_BATCHES,
     ExporterContract,
@@ -235,7 +235,7 @@ def test_a_hook_that_raises_is_skipped_with_a_warning(
         monkeypatch,
         tmp_path,
         faulty="""
-        from pledgeledger.hookspecs import hookimpl
+        from pledgeledger.plugins.hookspecs import hookimpl
 
         @hookimpl
         def register_exporters(register):
@@ -255,7 +255,7 @@ def test_a_bad_hook_signature_is_skipped_with_a_warning(
         monkeypatch,
         tmp_path,
         typo="""
-        from pledgeledger.hookspecs import hookimpl
+        from pledgeledger.plugins.hookspecs import hookimpl
 
         @hookimpl
         def register_exporters(regster):
@@ -332,7 +332,7 @@ def test_an_unknown_name_in_the_allow_list_warns(monkeypatch: pytest.MonkeyPatch
 COMMANDS = """
     import click
     from pledgeledger import Ledger
-    from pledgeledger.hookspecs import hookimpl
+    from pledgeledger.plugins.hookspecs import hookimpl
 
     @hookimpl
     def register_commands(cli):
@@ -363,7 +363,7 @@ def test_a_plugin_cannot_replace_a_builtin_command(
         tmp_path,
         hijack="""
         import click
-        from pledgeledger.hookspecs import hookimpl
+        from pledgeledger.plugins.hookspecs import hookimpl
 
         @hookimpl
         def register_commands(cli):
@@ -385,7 +385,7 @@ def test_a_failing_command_hook_is_skipped(
         tmp_path,
         bad="""
         import click
-        from pledgeledger.hookspecs import hookimpl
+        from pledgeledger.plugins.hookspecs import hookimpl
 
         @hookimpl
         def register_commands(cli):

@@ -25,7 +25,8 @@ from helpers import (
     withdrawal,
 )
 from pledgeledger import GROUPS, Ledger, Totals, structure_event
-from pledgeledger.projections import Group, Posting, Projector, sum_postings
+from pledgeledger.domain.totals import Group
+from reference import Posting, Projector, sum_postings
 
 
 def fold(*records: Record, times: list[datetime] | None = None) -> list[Posting]:
@@ -313,9 +314,7 @@ def test_amending_nested_tranches_moves_figures_between_sectors() -> None:
 
 
 def test_amending_a_top_tranche_moves_room_out_of_the_pledge() -> None:
-    postings = fold(
-        pledge("p", "100"), tranche("t", "p", "60"), amendment("t-up", "t", "80")
-    )
+    postings = fold(pledge("p", "100"), tranche("t", "p", "60"), amendment("t-up", "t", "80"))
     assert table(postings) == {
         ("cross-sector", "USD"): (20, 0, 0, 0, 20),
         ("energy", "USD"): (80, 80, 0, 0, 0),

@@ -24,9 +24,7 @@ def _tool(name: str) -> str:
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = subprocess.run(
-        [_tool("mypy")], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -35,11 +35,11 @@ from hypothesis import strategies as st
 
 from helpers import FakeClock, Record, loi, pledge, tranche
 from pledgeledger import GROUPS, Event, Ledger, structure_event
-from pledgeledger.aggregates import ROOT_AGGREGATES, LedgerAggregate, root_id
-from pledgeledger.codec import StateReader
-from pledgeledger.fold import Folder
-from pledgeledger.projections import Posting, Projector, sum_postings
+from pledgeledger.projections.folder import Folder
+from pledgeledger.store.aggregates import ROOT_AGGREGATES, LedgerAggregate, root_id
+from pledgeledger.store.reading import StateReader
 from pledgeledger.synthetic import generate, write_jsonl
+from reference import Posting, Projector, sum_postings
 
 POSTGRES_DSN = os.environ.get("PLEDGELEDGER_TEST_POSTGRES", "")
 BACKENDS = [
@@ -316,7 +316,7 @@ def test_queries_do_not_replay(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) 
     def no_folding(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a query folded the log")
 
-    monkeypatch.setattr("pledgeledger.runner.Runner.fold", no_folding)
+    monkeypatch.setattr("pledgeledger.projections.runner.Runner.fold", no_folding)
     assert len(ledger.totals(known_at=datetime(2100, 1, 1, tzinfo=UTC))) == 2
     assert len(ledger.timeline(every="year")) == 2
 

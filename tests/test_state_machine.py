@@ -799,9 +799,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.log:
             latest = max(world_date(r) for r in self.log)
             assert table(self.ledger, "sector", as_of=latest) == table(self.ledger, "sector")
-            assert table(self.ledger, "agreement", as_of=latest) == table(
-                self.ledger, "agreement"
-            )
+            assert table(self.ledger, "agreement", as_of=latest) == table(self.ledger, "agreement")
 
     def check_view(self, view: NodeView) -> None:
         node = self.model.nodes[view.id]

@@ -8,7 +8,7 @@ import pytest
 
 from helpers import pledge
 from pledgeledger import Ledger, LedgerError
-from pledgeledger.store import DEFAULT_DB, persistence_env, resolve_target
+from pledgeledger.store.application import DEFAULT_DB, persistence_env, resolve_target
 
 
 def test_postgres_url_maps_every_part() -> None:

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from helpers import FakeClock, amendment, loi, pledge, tranche, withdrawal
 from pledgeledger import EVERY, GROUPS, Ledger, LedgerError, TimelinePoint, Totals
 from pledgeledger.cli import cli
+from pledgeledger.domain.periods import period_end
 from pledgeledger.synthetic import generate
-from pledgeledger.timeline import period_end
 from test_readmodels import BACKENDS, PROPERTY, fresh_target
 
 

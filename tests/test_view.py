@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import pledgeledger.exporters
+import pledgeledger.plugins.exporter
 from helpers import START, FakeClock, amendment, delivery, loi, pledge, tranche, withdrawal
 from pledgeledger import GROUPS, Ledger, StaleView
 from pledgeledger.cli import cli
@@ -100,7 +100,7 @@ def test_export_takes_a_new_view_when_a_replay_made_its_view_stale(
     db = str(tmp_path / "ledger.db")
     with Ledger.open(db) as ledger:
         _first_batches(ledger)
-    real_export_to = pledgeledger.exporters.export_to
+    real_export_to = pledgeledger.plugins.exporter.export_to
     heads: list[int] = []
 
     def export_to(exporter: Any, view: LedgerView, *args: Any) -> Any:
@@ -111,7 +111,7 @@ def test_export_takes_a_new_view_when_a_replay_made_its_view_stale(
                 other.replay()
         return real_export_to(exporter, view, *args)
 
-    monkeypatch.setattr(pledgeledger.exporters, "export_to", export_to)
+    monkeypatch.setattr(pledgeledger.plugins.exporter, "export_to", export_to)
     out = tmp_path / "ledger.json"
     result = CliRunner().invoke(cli, ["--db", db, "export", "-o", str(out)])
     assert result.exit_code == 0, result.output

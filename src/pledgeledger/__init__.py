@@ -8,18 +8,8 @@ from them, as of any world date and as known at any recorded time. Start with :c
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .convert import structure_event, unstructure_event
-    from .errors import (
-        ConcurrencyError,
-        DuplicateId,
-        ImportFailed,
-        InvalidRecord,
-        LedgerError,
-        NotFound,
-        Refused,
-        StaleView,
-    )
-    from .events import (
+    from pledgeledger.domain.periods import EVERY
+    from pledgeledger.domain.records import (
         Agreement,
         Amendment,
         Amount,
@@ -32,48 +22,65 @@ if TYPE_CHECKING:
         Tranche,
         Withdrawal,
     )
-    from .ledger import Ledger, RecordResult, ReplayReport
-    from .projections import GROUPS, Totals
-    from .timeline import EVERY, TimelinePoint
-    from .view import CorrectionView, DeliveryView, LedgerView, LetterView, LoggedEvent, NodeView
+    from pledgeledger.domain.totals import GROUPS, TimelinePoint, Totals
+    from pledgeledger.errors import (
+        ConcurrencyError,
+        DuplicateId,
+        ImportFailed,
+        InvalidRecord,
+        LedgerError,
+        NotFound,
+        Refused,
+        StaleView,
+    )
+    from pledgeledger.formats.converter import structure_event, unstructure_event
+    from pledgeledger.ledger import Ledger, RecordResult, ReplayReport
+    from pledgeledger.view import (
+        CorrectionView,
+        DeliveryView,
+        LedgerView,
+        LetterView,
+        LoggedEvent,
+        NodeView,
+    )
 
 # Names are imported on first use (PEP 562), so that `import pledgeledger.cli` and
 # `pledgeledger --help` do not pay for eventsourcing, cattrs and the read models up front.
 _LAZY = {
-    "Agreement": ".events",
-    "Amendment": ".events",
-    "Amount": ".events",
-    "Bound": ".events",
-    "ConcurrencyError": ".errors",
-    "CorrectionView": ".view",
-    "Delivery": ".events",
-    "DeliveryView": ".view",
-    "DuplicateId": ".errors",
-    "EVERY": ".timeline",
-    "Event": ".events",
-    "GROUPS": ".projections",
-    "ImportFailed": ".errors",
-    "InvalidRecord": ".errors",
-    "Ledger": ".ledger",
-    "LedgerError": ".errors",
-    "LedgerView": ".view",
-    "LetterOfIntent": ".events",
-    "LetterView": ".view",
-    "LoggedEvent": ".view",
-    "NodeView": ".view",
-    "NotFound": ".errors",
-    "Pledge": ".events",
-    "RecordResult": ".ledger",
-    "Refused": ".errors",
-    "ReplayReport": ".ledger",
-    "Source": ".events",
-    "StaleView": ".errors",
-    "TimelinePoint": ".timeline",
-    "Totals": ".projections",
-    "Tranche": ".events",
-    "Withdrawal": ".events",
-    "structure_event": ".convert",
-    "unstructure_event": ".convert",
+    "Agreement": "pledgeledger.domain.records",
+    "Amendment": "pledgeledger.domain.records",
+    "Amount": "pledgeledger.domain.records",
+    "Bound": "pledgeledger.domain.records",
+    "ConcurrencyError": "pledgeledger.errors",
+    "CorrectionView": "pledgeledger.view",
+    "Delivery": "pledgeledger.domain.records",
+    "DeliveryView": "pledgeledger.view",
+    "DuplicateId": "pledgeledger.errors",
+    "EVERY": "pledgeledger.domain.periods",
+    "Event": "pledgeledger.domain.records",
+    "GROUPS": "pledgeledger.domain.totals",
+    "ImportFailed": "pledgeledger.errors",
+    "InvalidRecord": "pledgeledger.errors",
+    "Ledger": "pledgeledger.ledger",
+    "LedgerError": "pledgeledger.errors",
+    "LedgerView": "pledgeledger.view",
+    "LetterOfIntent": "pledgeledger.domain.records",
+    "LetterView": "pledgeledger.view",
+    "LoggedEvent": "pledgeledger.view",
+    "NodeView": "pledgeledger.view",
+    "NotFound": "pledgeledger.errors",
+    "Pledge": "pledgeledger.domain.records",
+    "RecordResult": "pledgeledger.ledger",
+    "Refused": "pledgeledger.errors",
+    "ReplayReport": "pledgeledger.ledger",
+    "Source": "pledgeledger.domain.records",
+    "StaleView": "pledgeledger.errors",
+    "TimelinePoint": "pledgeledger.domain.totals",
+    "Totals": "pledgeledger.domain.totals",
+    "Tranche": "pledgeledger.domain.records",
+    "Withdrawal": "pledgeledger.domain.records",
+    "structure_event": "pledgeledger.formats.converter",
+    "unstructure_event": "pledgeledger.formats.converter",
 }
 
 
@@ -83,7 +90,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib import import_module
 
-    value = getattr(import_module(module, __name__), name)
+    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 

@@ -29,28 +29,31 @@ from eventsourcing.persistence import (
     OperationalError,
 )
 
-from .aggregates import (
+from pledgeledger.domain.periods import Every
+from pledgeledger.domain.records import Event
+from pledgeledger.domain.totals import GROUPS, Group, TimelinePoint, Totals
+from pledgeledger.errors import ConcurrencyError, LedgerError, NotFound, StaleView
+from pledgeledger.formats.converter import structure_event
+from pledgeledger.formats.fast import load_event
+from pledgeledger.formats.jsonl import Origin, read_jsonl
+from pledgeledger.projections.folder import ROOT, Folder
+from pledgeledger.projections.readmodels import ReadModels, TableSet
+from pledgeledger.projections.runner import Runner
+from pledgeledger.projections.timeline import timeline_points
+from pledgeledger.projections.verify import Verifier
+from pledgeledger.store.aggregates import (
+    RECORD_TOPICS,
     AgreementAggregate,
     LedgerAggregate,
     LetterAggregate,
     PledgeAggregate,
     root_id,
 )
-from .codec import StateReader, utc_text
-from .convert import structure_event
-from .db import Database, Tx
-from .errors import ConcurrencyError, LedgerError, NotFound, StaleView
-from .events import Event
-from .fold import ROOT, Folder
-from .importer import Origin, read_jsonl
-from .projections import GROUPS, Group, Totals
-from .readmodels import ReadModels, TableSet
-from .runner import LEDGER_TOPICS, Runner
-from .store import LedgerApplication, persistence_env, resolve_target
-from .timeline import Every, TimelinePoint, timeline_points
-from .verify import Verifier
-from .view import LetterView, LoggedEvent, NodeView
-from .writer import Writer, load_event, paused_gc
+from pledgeledger.store.application import LedgerApplication, persistence_env, resolve_target
+from pledgeledger.store.database import Database, Tx
+from pledgeledger.store.reading import StateReader, utc_text
+from pledgeledger.store.writer import Writer, paused_gc
+from pledgeledger.view import LetterView, LoggedEvent, NodeView
 
 __all__ = ["Ledger", "RecordResult", "ReplayReport"]
 
@@ -309,7 +312,7 @@ class Ledger:
         """The recorded events in log order, after position ``since``. Streams page by page."""
         recorder = self._app.recorder
         mapper = self._app.mapper
-        topics = sorted(LEDGER_TOPICS)
+        topics = sorted(RECORD_TOPICS)
         start = since
         while True:
             page = recorder.select_notifications(

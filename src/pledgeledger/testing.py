@@ -30,11 +30,17 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from .exporters import Exporter, ExportOptions, export_to
-from .ledger import Ledger
-from .plugins import get_exporter, plugin_infos, register, registered, unregister
-from .projections import GROUPS
-from .view import LedgerView
+from pledgeledger.domain.totals import GROUPS
+from pledgeledger.ledger import Ledger
+from pledgeledger.plugins.exporter import Exporter, ExportOptions, export_to
+from pledgeledger.plugins.manager import (
+    get_exporter,
+    plugin_infos,
+    register,
+    registered,
+    unregister,
+)
+from pledgeledger.view import LedgerView
 
 __all__ = [
     "SAMPLE_BATCHES",
@@ -254,7 +260,7 @@ class ExporterContract:
     def test_runs_from_the_command_line(self, exporter: Exporter, tmp_path: Path) -> None:
         from click.testing import CliRunner
 
-        from .cli import cli
+        from pledgeledger.cli import cli
 
         db = tmp_path / "ledger.db"
         with Ledger.open(db, clock=fixed_clock()) as ledger:

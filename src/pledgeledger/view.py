@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .domain import DeliveryNode, LetterState, Node, PledgeTree
-from .events import Amendment, Bound, Event, Source, Withdrawal
+from pledgeledger.domain.records import Amendment, Bound, Event, Source, Withdrawal
+from pledgeledger.domain.rules import DeliveryNode, LetterState, Node, PledgeTree
 
 if TYPE_CHECKING:
-    from .ledger import Ledger, Pin
-    from .projections import Group, Totals
-    from .timeline import Every, TimelinePoint
+    from pledgeledger.domain.periods import Every
+    from pledgeledger.domain.totals import Group, TimelinePoint, Totals
+    from pledgeledger.ledger import Ledger, Pin
 
 __all__ = [
     "CorrectionView",

@@ -15,8 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from pledgeledger import Ledger
-from pledgeledger.exporters import ExportOptions, export_to
-from pledgeledger.plugins import get_exporter, plugin_infos
+from pledgeledger.plugins.exporter import ExportOptions, export_to
+from pledgeledger.plugins.manager import get_exporter, plugin_infos
 from pledgeledger.testing import ExporterContract, sample_ledger
 from pledgeledger.view import LedgerView
 

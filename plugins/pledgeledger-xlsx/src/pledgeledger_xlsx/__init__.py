@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO
 
-from pledgeledger.exporters import ALL, EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
-from pledgeledger.hookspecs import hookimpl
+from pledgeledger.plugins.exporter import ALL, EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
+from pledgeledger.plugins.hookspecs import hookimpl
 from pledgeledger.view import LedgerView
 
 __all__ = ["MEDIA_TYPE", "export_xlsx", "register_exporters"]

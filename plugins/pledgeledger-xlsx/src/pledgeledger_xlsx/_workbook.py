@@ -19,9 +19,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from pledgeledger.exporters import ALL, EVENTS, TIMELINE, TOTALS, ExportOptions
-from pledgeledger.projections import GROUPS
-from pledgeledger.tables import Cell, Table, event_table, timeline_table, totals_table
+from pledgeledger.domain.totals import GROUPS
+from pledgeledger.plugins.cells import Cell, Table, event_table, timeline_table, totals_table
+from pledgeledger.plugins.exporter import ALL, EVENTS, TIMELINE, TOTALS, ExportOptions
 from pledgeledger.view import LedgerView
 
 from . import __version__

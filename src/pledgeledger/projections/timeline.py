@@ -10,52 +10,14 @@ last point of a series equals the current totals of its row (``tests/test_timeli
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
 
-import attrs
+from pledgeledger.domain.periods import Every, period_end
+from pledgeledger.domain.totals import Group, TimelinePoint, roll_up, row_order
 
-from .projections import Group, Totals
-
-__all__ = ["EVERY", "Every", "TimelinePoint", "period_end", "timeline_points"]
-
-Every = Literal["day", "week", "month", "quarter", "year"]
-EVERY: tuple[Every, ...] = ("day", "week", "month", "quarter", "year")
-
-
-@attrs.frozen(kw_only=True)
-class TimelinePoint(Totals):
-    """Cumulative figures of one group key and unit as of ``period_end`` (world date).
-
-    A row of totals with a date: the last point of a series equals that series' row of
-    ``totals(as_of=...)``, so they share one definition of the figures.
-    """
-
-    period_end: date
-
-    def as_dict(self) -> dict[str, str | None]:
-        """JSON shape: ``period_end``, then the keys of :meth:`Totals.as_dict`."""
-        return {"period_end": self.period_end.isoformat(), **super().as_dict()}
-
-
-def period_end(day: date, every: Every) -> date:
-    """The last day of the period that contains ``day`` (weeks end on Sunday, ISO 8601)."""
-    if every == "day":
-        return day
-    if every == "week":
-        return day + timedelta(days=6 - day.weekday())
-    if every == "year":
-        return date(day.year, 12, 31)
-    month = day.month if every == "month" else (day.month - 1) // 3 * 3 + 3
-    return date(day.year, month, calendar.monthrange(day.year, month)[1])
-
-
-def _sort_key(series: tuple[str | None, str]) -> tuple[bool, str, str]:
-    key, unit = series
-    return (key is None, key or "", unit)
+__all__ = ["timeline_points"]
 
 
 def timeline_points(
@@ -83,7 +45,7 @@ def timeline_points(
         if start is not None and at < start:
             return
         day = at if end is None else min(at, end)
-        for series in sorted(shown, key=_sort_key):
+        for series in sorted(shown, key=lambda s: row_order(*s)):
             pledged, allocated, delivered, intended = totals[series]
             yield TimelinePoint(
                 group=by, key=series[0], unit=series[1], period_end=day, pledged=pledged,
@@ -91,8 +53,7 @@ def timeline_points(
             )  # fmt: skip
 
     for key, unit, day, figures in changes:
-        if depth is not None and key is not None:
-            key = "/".join(key.split("/")[:depth])
+        key = roll_up(key, depth)
         target = period_end(day, every)
         if current is None:
             current = target

@@ -21,20 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from eventsourcing.utils import get_topic
+from pledgeledger.projections.folder import Folder
+from pledgeledger.projections.readmodels import ReadModels, TableSet
+from pledgeledger.store.aggregates import RECORD_TOPICS
+from pledgeledger.store.database import Database, Tx
+from pledgeledger.store.reading import StateReader
 
-from .aggregates import ROOT_AGGREGATES
-from .codec import StateReader
-from .db import Database, Tx
-from .fold import Folder
-from .readmodels import ReadModels, TableSet
-
-__all__ = ["LEDGER_TOPICS", "Runner"]
-
-LEDGER_TOPICS = frozenset(
-    get_topic(cls) for agg in ROOT_AGGREGATES.values() for cls in (agg.Started, agg.Recorded)
-)
-"""The stored events that carry records; others (such as old id claims) are passed over."""
+__all__ = ["Runner"]
 
 PAGE = 2000
 REBUILD_COMMIT = 20_000
@@ -110,7 +103,7 @@ class Runner:
         apply = folder.apply
         rows = self.log(tx, after, limit=limit, stop=stop)
         for count, (nid, originator, version, topic, state) in enumerate(rows, start=1):
-            if topic in LEDGER_TOPICS:
+            if topic in RECORD_TOPICS:
                 entry, at = read(topic, state)
                 if check is not None:
                     check.check(nid, originator, version, entry)

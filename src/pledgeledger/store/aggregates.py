@@ -13,8 +13,10 @@ versions and state format), so ``repository.get`` rebuilds these aggregates from
 ``begin``/``record`` remain the plain eventsourcing way to drive an aggregate, and the tests use
 them to check that both paths store the same thing.
 
-Topics are ``pledgeledger.aggregates:<Class>.<Event>``: do not move or rename these classes
-without registering the old topic (``eventsourcing.utils.register_topic``).
+Topics are ``pledgeledger.store.aggregates:<Class>.<Event>``. Ledgers written by 0.1 stored
+them as ``pledgeledger.aggregates:<Class>.<Event>`` (the module these classes lived in then):
+those topics are registered below with ``eventsourcing.utils.register_topic``, so old logs load
+as they are. Moving or renaming a class again means registering its topics the same way.
 """
 
 from __future__ import annotations
@@ -24,13 +26,23 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic, register_topic
 
-from .convert import structure_event, unstructure_event
-from .domain import AgreementState, LetterState, PledgeTree, check_shape
-from .errors import Refused
-from .events import Agreement, Amendment, Event, LetterOfIntent, Pledge, Withdrawal
+from pledgeledger.domain.records import (
+    Agreement,
+    Amendment,
+    Event,
+    LetterOfIntent,
+    Pledge,
+    Withdrawal,
+)
+from pledgeledger.domain.rules import AgreementState, LetterState, PledgeTree, check_shape
+from pledgeledger.errors import Refused
+from pledgeledger.formats.converter import structure_event, unstructure_event
 
 __all__ = [
+    "RECORD_TOPICS",
+    "ROOT_AGGREGATES",
     "AgreementAggregate",
     "LedgerAggregate",
     "LetterAggregate",
@@ -155,3 +167,18 @@ ROOT_AGGREGATES: dict[str, type[LedgerAggregate]] = {
     "agreement": AgreementAggregate,
 }
 """Which aggregate a root record starts."""
+
+LEGACY_MODULE = "pledgeledger.aggregates"
+"""Where these classes lived in 0.1, as the topics of the events it stored name them."""
+
+for _aggregate in ROOT_AGGREGATES.values():
+    register_topic(f"{LEGACY_MODULE}:{_aggregate.__qualname__}", _aggregate)
+
+RECORD_TOPICS: dict[str, type[LedgerAggregate]] = {
+    topic: aggregate
+    for aggregate in ROOT_AGGREGATES.values()
+    for event in (aggregate.Started, aggregate.Recorded)
+    for topic in (get_topic(event), f"{LEGACY_MODULE}:{event.__qualname__}")
+}
+"""Every topic a stored event carrying a record may have (today's and 0.1's), with the
+aggregate class it belongs to; other stored events (none are written today) are passed over."""

@@ -42,9 +42,9 @@ from typing import Any
 
 import attrs
 
-from .db import Database, Tx
-from .errors import ConcurrencyError
-from .projections import Group, Totals
+from pledgeledger.domain.totals import Group, Totals
+from pledgeledger.errors import ConcurrencyError
+from pledgeledger.store.database import Database, Tx
 
 __all__ = ["GROUP_COLUMNS", "SCHEMA_VERSION", "ReadModels", "TableSet"]
 

@@ -21,8 +21,7 @@ from decimal import Decimal
 
 import attrs
 
-from .errors import InvalidRecord, Refused
-from .events import (
+from pledgeledger.domain.records import (
     Agreement,
     Amendment,
     Bound,
@@ -33,6 +32,7 @@ from .events import (
     Tranche,
     Withdrawal,
 )
+from pledgeledger.errors import InvalidRecord, Refused
 
 __all__ = ["AgreementState", "DeliveryNode", "LetterState", "Node", "PledgeTree", "check_shape"]
 
@@ -314,9 +314,9 @@ class PledgeTree:
             self._deliver(event.parent, event.amount)
         elif isinstance(event, Amendment | Withdrawal):
             self.barrier = max(self.barrier, event.announced_on)
-            target: Node | DeliveryNode = self.nodes.get(event.target) or self.deliveries[
-                event.target
-            ]
+            target: Node | DeliveryNode = (
+                self.nodes.get(event.target) or self.deliveries[event.target]
+            )
             target.corrections.append(event)
             if isinstance(target, DeliveryNode):
                 change = (event.amount if isinstance(event, Amendment) else ZERO) - target.amount

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from .db import Tx
-from .readmodels import RECORD_COLUMNS, TableSet
+from pledgeledger.projections.readmodels import RECORD_COLUMNS, TableSet
+from pledgeledger.store.database import Tx
 
 __all__ = ["Folder"]
 
@@ -114,6 +114,11 @@ class Folder:
         )
         row = self.cache[record_id] = None if raw is None else self._row(raw)
         return row
+
+    def root_of(self, record_id: str) -> str | None:
+        """The root record whose aggregate owns ``record_id`` (the write path's index)."""
+        row = self.get(record_id)
+        return None if row is None else str(row[ROOT])
 
     def _put(self, record_id: str, row: list[Any]) -> None:
         self.cache[record_id] = row

@@ -19,10 +19,10 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO
 
-from ..exporters import EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
-from ..hookspecs import hookimpl
-from ..tables import Table, event_table, table_csv, timeline_table, totals_table
-from ..view import LedgerView
+from pledgeledger.plugins.cells import Table, event_table, table_csv, timeline_table, totals_table
+from pledgeledger.plugins.exporter import EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
+from pledgeledger.plugins.hookspecs import hookimpl
+from pledgeledger.view import LedgerView
 
 __all__ = ["export_csv", "register_exporters"]
 

@@ -1,21 +1,22 @@
-"""Reading JSON Lines files into events, with errors that name the file, line and field."""
+"""JSON Lines, the import format: reading files into records with errors that name the file,
+line and field, and writing records back as lines that re-import."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
 import msgspec
 
-from .codec import fast_structure
-from .convert import structure_event
-from .errors import ImportFailed, InvalidRecord
-from .events import Event
+from pledgeledger.domain.records import Event
+from pledgeledger.errors import ImportFailed, InvalidRecord
+from pledgeledger.formats.converter import structure_event
+from pledgeledger.formats.fast import fast_structure
 
-__all__ = ["Origin", "read_jsonl"]
+__all__ = ["Origin", "dump_jsonl", "read_jsonl"]
 
 
 @attrs.frozen
@@ -70,3 +71,12 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Origin, Event]]:
                 yield origin, structure_event(data)
             except InvalidRecord as exc:
                 raise ImportFailed(name, number, exc) from None
+
+
+def dump_jsonl(events: Iterable[Event]) -> Iterator[str]:
+    """Each record as one JSON object in the import format (no line end), so the output
+    re-imports as it is."""
+    from pledgeledger.formats.converter import unstructure_event  # cattrs only when needed
+
+    for event in events:
+        yield json.dumps(unstructure_event(event), ensure_ascii=False)

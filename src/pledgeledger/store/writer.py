@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -40,17 +40,44 @@ import msgspec
 from eventsourcing.persistence import Mapper, OperationalError
 from eventsourcing.utils import get_topic
 
-from .aggregates import ROOT_AGGREGATES, AgreementAggregate, LedgerAggregate, root_id
-from .codec import StateReader, fast_structure, fast_unstructure, utc_text
-from .convert import structure_event
-from .db import Database, Tx
-from .domain import check_shape
-from .errors import DuplicateId, ImportFailed, LedgerError, Refused
-from .events import Event, LetterOfIntent, Pledge
-from .fold import ROOT, Folder
-from .importer import Origin
+from pledgeledger.domain.records import Event, LetterOfIntent, Pledge
+from pledgeledger.domain.rules import check_shape
+from pledgeledger.errors import DuplicateId, ImportFailed, LedgerError, Refused
+from pledgeledger.formats.fast import fast_unstructure, load_event
+from pledgeledger.formats.jsonl import Origin
+from pledgeledger.store.aggregates import (
+    RECORD_TOPICS,
+    ROOT_AGGREGATES,
+    AgreementAggregate,
+    LedgerAggregate,
+    root_id,
+)
+from pledgeledger.store.database import Database, Tx
+from pledgeledger.store.reading import StateReader, utc_text
 
-__all__ = ["CHUNK", "Batch", "Stream", "Writer", "load_event", "paused_gc"]
+__all__ = ["CHUNK", "Batch", "RecordIndex", "Stream", "Writer", "paused_gc"]
+
+
+class RecordIndex(Protocol):
+    """What the write path needs from the read models, which sit above the store.
+
+    It finds which root record's aggregate owns an id, and it hears of every record appended,
+    so that the read models change in the transaction that appends it. The read models'
+    :class:`~pledgeledger.projections.folder.Folder` is the one implementation.
+    """
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Look up ``ids`` in a few queries, ahead of :meth:`root_of` calls for them."""
+
+    def root_of(self, record_id: str) -> str | None:
+        """The id of the pledge, LOI or agreement whose aggregate owns ``record_id``."""
+
+    def apply(self, entry: dict[str, Any], at: str) -> None:
+        """Fold one appended record (as stored), recorded at ``at`` (:func:`utc_text`)."""
+
+    def flush(self, position: int | None) -> None:
+        """Write what was folded; with a ``position``, also mark the log read up to it."""
+
 
 CHUNK = 2000
 """Events checked between writes of the pending rows."""
@@ -77,11 +104,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load_event(entry: dict[str, Any]) -> Event:
-    """A stored record as an event (fast path, else the reference converter)."""
-    return fast_structure(entry) or structure_event(entry)
-
-
 def _differing_fields(known: Event, new: Event) -> list[str]:
     if type(known) is not type(new):
         return ["type"]
@@ -105,9 +127,6 @@ class Stream:
     rules: Any
 
 
-_ROOT_BY_TOPIC: dict[str, type[LedgerAggregate]] = {
-    get_topic(cls.Started): cls for cls in ROOT_AGGREGATES.values()
-}
 _TOPICS: dict[type[LedgerAggregate], tuple[str, str, str]] = {
     cls: (get_topic(cls.Started), get_topic(cls.Recorded), get_topic(cls))
     for cls in ROOT_AGGREGATES.values()
@@ -124,7 +143,13 @@ class Batch:
     """
 
     def __init__(
-        self, db: Database, tx: Tx, folder: Folder, reader: StateReader, *, stop: int | None = None
+        self,
+        db: Database,
+        tx: Tx,
+        folder: RecordIndex,
+        reader: StateReader,
+        *,
+        stop: int | None = None,
     ) -> None:
         self.db = db
         self.tx = tx
@@ -150,7 +175,7 @@ class Batch:
         rows = self.tx.fetchall(sql + " ORDER BY originator_version", (self.db.originator(uuid),))
         if not rows:
             raise LedgerError(f"record {root} has no stored events (read models out of date?)")
-        cls = _ROOT_BY_TOPIC[rows[0][1]]
+        cls = RECORD_TOPICS[rows[0][1]]
         rules: Any = object.__new__(cls)
         for version, topic, state in rows:
             entry, _ = self.reader.read(topic, bytes(state))
@@ -176,8 +201,8 @@ class Batch:
             self.evicted.append(self.streams.popitem(last=False))
 
     def owner(self, record_id: str) -> Stream | None:
-        row = self.folder.get(record_id)
-        return None if row is None else self.stream(row[ROOT])
+        root = self.folder.root_of(record_id)
+        return None if root is None else self.stream(root)
 
     def _referenced(self, event: Event, field: str, ref: str) -> Stream:
         found = self.owner(ref)
@@ -250,7 +275,7 @@ class Writer:
     def write(
         self,
         tx: Tx,
-        folder: Folder,
+        folder: RecordIndex,
         items: Iterable[tuple[Origin | None, Event]],
         at: datetime,
         head: int,

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aggregates import LedgerAggregate
-from .codec import StateReader
-from .db import Database, Tx
-from .errors import LedgerError
-from .fold import Folder
-from .store import LedgerApplication
-from .writer import Batch, Stream, load_event
+from pledgeledger.errors import LedgerError
+from pledgeledger.formats.fast import load_event
+from pledgeledger.projections.folder import Folder
+from pledgeledger.store.aggregates import LedgerAggregate
+from pledgeledger.store.application import LedgerApplication
+from pledgeledger.store.database import Database, Tx
+from pledgeledger.store.reading import StateReader
+from pledgeledger.store.writer import Batch, Stream
 
 __all__ = ["Verifier"]
 

@@ -1,20 +1,20 @@
-"""From events to totals: each event becomes signed *postings*, and totals are their sums.
+"""The reference fold: the executable specification the read models are tested against.
 
-A posting says "under these group keys, in this unit, this much more (or less) was pledged,
-allocated, delivered or intended, on this world date, as recorded at this time". Because every
-figure is a sum of postings, any grouping adds up to the same grand totals (invariant 6), and
-the bitemporal questions are filters: ``as_of`` keeps postings whose world date is on or before
-it, ``known_at`` keeps postings recorded at or before it. Amendments post the difference, and
-withdrawals post the reversal of what they cancel.
+Each event becomes signed *postings* ("under these group keys, in this unit, this much more (or
+less) was pledged, allocated, delivered or intended, on this world date, as recorded at this
+time"), and totals are their sums. Because every figure is a sum of postings, any grouping adds
+up to the same grand totals (invariant 6), and the bitemporal questions are filters: ``as_of``
+keeps postings whose world date is on or before it, ``known_at`` keeps postings recorded at or
+before it. Amendments post the difference, and withdrawals post the reversal of what they
+cancel.
 
 Sector spreading (DESIGN.md, "Totals"): a node's amount is posted under its own sector and taken
 back from its parent's sector, so each amount ends up under the most specific sector known and a
 parent shows only what it holds beyond its children.
 
-:class:`Projector` and :func:`sum_postings` are the executable specification: they keep whole
-pledge trees in memory, which is simple enough to check by eye. The ledger itself answers from
-the read models (:mod:`pledgeledger.fold`, :mod:`pledgeledger.readmodels`), which post the same
-postings without holding the log; the test suite checks that both agree, event by event.
+:class:`Projector` keeps whole pledge trees in memory, which is simple enough to check by eye;
+the ledger answers from the read models (:mod:`pledgeledger.projections`), which post the same
+postings without holding the log. The tests check that both agree, event by event.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
 
 import attrs
 
-from .domain import LetterState, Node, PledgeTree
-from .events import (
+from pledgeledger.domain.records import (
     Agreement,
     Amendment,
     Delivery,
@@ -37,12 +35,10 @@ from .events import (
     Tranche,
     Withdrawal,
 )
+from pledgeledger.domain.rules import LetterState, Node, PledgeTree
+from pledgeledger.domain.totals import ZERO, Group, Totals, roll_up, row_order
 
-__all__ = ["GROUPS", "Posting", "Projector", "Totals", "sum_postings"]
-
-Group = Literal["sector", "agreement", "pledger", "recipient"]
-GROUPS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
-ZERO = Decimal(0)
+__all__ = ["Posting", "Projector", "sum_postings"]
 
 
 @attrs.frozen
@@ -60,38 +56,6 @@ class Posting:
     allocated: Decimal = ZERO
     delivered: Decimal = ZERO
     intended: Decimal = ZERO
-
-
-@attrs.frozen
-class Totals:
-    """One row of totals: a group key and unit with its figures.
-
-    ``unallocated`` is derived, so ``pledged == allocated + unallocated`` holds by construction.
-    """
-
-    group: Group
-    key: str | None
-    unit: str
-    pledged: Decimal
-    allocated: Decimal
-    delivered: Decimal
-    intended: Decimal
-
-    @property
-    def unallocated(self) -> Decimal:
-        return self.pledged - self.allocated
-
-    def as_dict(self) -> dict[str, str | None]:
-        """The JSON shape of DESIGN.md: the group name as key, figures as decimal strings."""
-        return {
-            self.group: self.key,
-            "unit": self.unit,
-            "pledged": str(self.pledged),
-            "allocated": str(self.allocated),
-            "delivered": str(self.delivered),
-            "intended": str(self.intended),
-            "unallocated": str(self.unallocated),
-        }
 
 
 @attrs.define
@@ -212,13 +176,6 @@ class Projector:
         return postings
 
 
-def _group_key(posting: Posting, by: Group, depth: int | None) -> str | None:
-    key: str | None = getattr(posting, by)
-    if by == "sector" and depth is not None and key is not None:
-        return "/".join(key.split("/")[:depth])
-    return key
-
-
 def sum_postings(
     postings: Iterable[Posting],
     by: Group = "sector",
@@ -237,15 +194,14 @@ def sum_postings(
             continue
         if known_at is not None and p.recorded_at > known_at:
             continue
-        row = sums.setdefault((_group_key(p, by, depth), p.unit), [ZERO, ZERO, ZERO, ZERO])
+        key = roll_up(getattr(p, by), depth if by == "sector" else None)
+        row = sums.setdefault((key, p.unit), [ZERO, ZERO, ZERO, ZERO])
         row[0] += p.pledged
         row[1] += p.allocated
         row[2] += p.delivered
         row[3] += p.intended
     rows = [
-        Totals(by, key, unit, *figures)
-        for (key, unit), figures in sums.items()
-        if any(figures)
+        Totals(by, key, unit, *figures) for (key, unit), figures in sums.items() if any(figures)
     ]
-    rows.sort(key=lambda r: (r.key is None, r.key or "", r.unit))
+    rows.sort(key=lambda r: row_order(r.key, r.unit))
     return rows

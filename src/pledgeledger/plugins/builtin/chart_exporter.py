@@ -26,10 +26,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from ..exporters import TIMELINE, TOTALS, Exporter, ExportFailed, ExportOptions
-from ..hookspecs import hookimpl
-from ..projections import Totals
-from ..view import LedgerView
+from pledgeledger.domain.totals import Totals
+from pledgeledger.plugins.exporter import TIMELINE, TOTALS, Exporter, ExportFailed, ExportOptions
+from pledgeledger.plugins.hookspecs import hookimpl
+from pledgeledger.view import LedgerView
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import attrs
 
-from .errors import LedgerError
-from .projections import GROUPS, Group
-from .timeline import EVERY, Every
+from pledgeledger.domain.periods import EVERY, Every
+from pledgeledger.domain.totals import GROUPS, Group
+from pledgeledger.errors import LedgerError
 
 if TYPE_CHECKING:
-    from .view import LedgerView
+    from pledgeledger.view import LedgerView
 
 __all__ = [
     "ALL",

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pluggy
 
-from . import hookspecs
-from .errors import LedgerError
-from .exporters import Exporter
+from pledgeledger.errors import LedgerError
+from pledgeledger.plugins import hookspecs
+from pledgeledger.plugins.exporter import Exporter
 
 if TYPE_CHECKING:
     import click

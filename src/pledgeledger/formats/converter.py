@@ -15,8 +15,15 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import format_exception, transform_error
 
-from .errors import InvalidRecord
-from .events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS, Bound, Event, Source
+from pledgeledger.domain.records import (
+    EVENT_TYPES,
+    MAX_DECIMAL_PLACES,
+    MAX_INTEGER_DIGITS,
+    Bound,
+    Event,
+    Source,
+)
+from pledgeledger.errors import InvalidRecord
 
 __all__ = ["converter", "structure_event", "unstructure_event"]
 

@@ -27,11 +27,11 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from ..exporters import ALL, EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
-from ..formatting import log_jsonl
-from ..hookspecs import hookimpl
-from ..projections import GROUPS
-from ..view import LedgerView
+from pledgeledger.domain.totals import GROUPS
+from pledgeledger.formats.jsonl import dump_jsonl
+from pledgeledger.plugins.exporter import ALL, EVENTS, TIMELINE, TOTALS, Exporter, ExportOptions
+from pledgeledger.plugins.hookspecs import hookimpl
+from pledgeledger.view import LedgerView
 
 __all__ = ["export_json", "export_jsonl", "register_exporters"]
 
@@ -50,7 +50,9 @@ def export_json(view: LedgerView, out: BinaryIO, options: ExportOptions) -> None
     if options.what in (ALL, TOTALS):
         doc["totals"] = _totals(view, options)
     if options.what in (ALL, EVENTS):
-        from ..convert import unstructure_event  # cattrs only when events are exported
+        from pledgeledger.formats.converter import (
+            unstructure_event,  # cattrs only when events are exported
+        )
 
         doc["events"] = [unstructure_event(logged.event) for logged in view.events()]
     if options.what == TIMELINE:
@@ -62,7 +64,7 @@ def export_json(view: LedgerView, out: BinaryIO, options: ExportOptions) -> None
 
 def export_jsonl(view: LedgerView, out: BinaryIO, options: ExportOptions) -> None:
     """Write the events in the import format, one JSON object per line."""
-    for line in log_jsonl(view.events()):
+    for line in dump_jsonl(logged.event for logged in view.events()):
         out.write(line.encode("utf-8") + b"\n")
 
 

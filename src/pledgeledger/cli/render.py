@@ -11,14 +11,11 @@ import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from .projections import Group, Totals
-from .timeline import TimelinePoint
-from .view import LetterView, LoggedEvent, NodeView
+from pledgeledger.domain.totals import Group, TimelinePoint, Totals
+from pledgeledger.view import LetterView, LoggedEvent, NodeView
 
 __all__ = [
-    "TOTALS_FIELDS",
     "figure",
-    "log_jsonl",
     "log_table",
     "render_letter",
     "render_tree",
@@ -28,9 +25,6 @@ __all__ = [
     "totals_json",
     "totals_table",
 ]
-
-TOTALS_FIELDS = ("unit", "pledged", "allocated", "delivered", "intended", "unallocated")
-"""The columns after the group key, in the order of DESIGN.md's JSON keys."""
 
 
 def figure(value: Decimal) -> str:
@@ -71,14 +65,6 @@ def totals_table(rows: Sequence[Totals], by: Group) -> str:
 
 def totals_json(rows: Sequence[Totals]) -> str:
     return json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False)
-
-
-def log_jsonl(events: Iterable[LoggedEvent]) -> Iterable[str]:
-    """One re-importable JSON object per event, in log order."""
-    from .convert import unstructure_event  # cattrs only when events are printed
-
-    for logged in events:
-        yield json.dumps(unstructure_event(logged.event), ensure_ascii=False)
 
 
 def _what(logged: LoggedEvent) -> tuple[str, str]:

@@ -1,160 +1,38 @@
-"""Fast paths between bytes, JSON-shaped dicts and events, each equal to its slow reference.
+"""Fast paths between JSON-shaped dicts and records, each equal to its slow reference.
 
-Profiling an import showed most of the time in generic machinery: the stdlib JSON encoder
-calling back into Python for every datetime and UUID, and cattrs' detailed validation and
-unstructuring (about 8 and 7 µs an event). This module keeps the same results and skips the
+Profiling an import showed most of the time in generic machinery: cattrs' detailed validation
+and unstructuring (about 8 and 7 µs a record). This module keeps the same results and skips the
 generic work:
 
-* :class:`MsgspecTranscoder` writes and reads exactly eventsourcing's ``JSONTranscoder`` format
-  (``{"_type_": ..., "_data_": ...}`` for UUIDs, datetimes and decimals), with msgspec doing
-  the byte work; stored events stay readable by a stock eventsourcing application.
-* :class:`StateReader` decodes a stored event's state without building a domain event object,
-  still running eventsourcing's upcasting chain (``class_version``/``upcast_vN_vN+1``) when a
-  class asks for it, and honouring the mapper's cipher and compressor.
-* :func:`fast_structure` builds an event from a JSON-shaped dict when every field has the plain
+* :func:`fast_structure` builds a record from a JSON-shaped dict when every field has the plain
   shape that JSON gives (strings, lists, dicts), and answers ``None`` otherwise, so the caller
-  falls back to :func:`pledgeledger.convert.structure_event` and its field-by-field messages.
-  It never accepts a dict that the reference refuses, nor builds a different event.
-* :func:`fast_unstructure` equals :func:`pledgeledger.convert.unstructure_event`.
+  falls back to :func:`pledgeledger.formats.converter.structure_event` and its field-by-field
+  messages. It never accepts a dict that the reference refuses, nor builds a different record.
+* :func:`fast_unstructure` equals :func:`pledgeledger.formats.converter.unstructure_event`.
 
-The equalities are property-tested in ``tests/test_codec.py``.
+The equalities are property-tested in ``tests/formats/test_fast.py``.
 """
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 import attrs
-import msgspec
-from eventsourcing.persistence import JSONTranscoder, Mapper, TranscodingNotRegisteredError
-from eventsourcing.utils import resolve_topic
 
-from .events import EVENT_TYPES, MAX_DECIMAL_PLACES, MAX_INTEGER_DIGITS, Bound, Event, Source
+from pledgeledger.domain.records import (
+    EVENT_TYPES,
+    MAX_DECIMAL_PLACES,
+    MAX_INTEGER_DIGITS,
+    Bound,
+    Event,
+    Source,
+)
 
-__all__ = [
-    "MsgspecTranscoder",
-    "StateReader",
-    "fast_structure",
-    "fast_unstructure",
-    "utc_text",
-]
-
-_JSON_NATIVE = (str, int, float, bool, type(None))
-
-
-class MsgspecTranscoder(JSONTranscoder):
-    """eventsourcing's JSON format, encoded and decoded with msgspec.
-
-    A subclass of ``JSONTranscoder`` so that ``Application.register_transcodings`` registers
-    the usual UUID, Decimal and datetime transcodings on it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._encoder = msgspec.json.Encoder()
-        self._decoder = msgspec.json.Decoder()
-
-    def _prepare(self, obj: Any) -> Any:
-        kind = type(obj)
-        if kind in _JSON_NATIVE:
-            return obj
-        if kind is dict:
-            return {k: self._prepare(v) for k, v in obj.items()}
-        if kind is list or kind is tuple:
-            return [self._prepare(v) for v in obj]
-        transcoding = self.types.get(kind)
-        if transcoding is None:
-            msg = (
-                f"Object of type {kind} is not serializable. Please define and register a "
-                "custom transcoding for this type."
-            )
-            raise TranscodingNotRegisteredError(msg)
-        return {"_type_": transcoding.name, "_data_": self._prepare(transcoding.encode(obj))}
-
-    def _revive(self, obj: Any) -> Any:
-        kind = type(obj)
-        if kind is dict:
-            revived = {k: self._revive(v) for k, v in obj.items()}
-            if len(revived) == 2 and "_type_" in revived and "_data_" in revived:
-                transcoding = self.names.get(revived["_type_"])
-                if transcoding is None:
-                    msg = (
-                        f"Data serialized with name '{revived['_type_']}' is not "
-                        "deserializable. Please register a custom transcoding for this type."
-                    )
-                    raise TranscodingNotRegisteredError(msg)
-                return transcoding.decode(revived["_data_"])
-            return revived
-        if kind is list:
-            return [self._revive(v) for v in obj]
-        return obj
-
-    def encode(self, obj: Any) -> bytes:
-        return self._encoder.encode(self._prepare(obj))
-
-    def decode(self, data: bytes) -> Any:
-        return self._revive(self._decoder.decode(data))
-
-
-def utc_text(moment: datetime) -> str:
-    """A recorded time as fixed-width UTC text, so that text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-@lru_cache(maxsize=64)
-def _event_class(topic: str) -> Any:
-    return resolve_topic(topic)
-
-
-class StateReader:
-    """Reads the parts of a stored event the read models need: its record and recorded time.
-
-    Equivalent to ``mapper.to_domain_event(stored).entry`` and ``.timestamp``, minus building
-    the event object; a class with ``class_version > 1`` goes through the mapper's own
-    upcasting path so that old records are read as the current code expects.
-    """
-
-    def __init__(self, mapper: Mapper[Any]) -> None:
-        self._mapper = mapper
-        self._decoder = msgspec.json.Decoder()
-        self._times: dict[str, str] = {}
-
-    def _recorded(self, raw: Any) -> str:
-        iso = raw["_data_"] if type(raw) is dict else raw.isoformat()
-        text = self._times.get(iso)
-        if text is None:
-            if len(self._times) > 10000:
-                self._times.clear()
-            text = self._times[iso] = utc_text(datetime.fromisoformat(iso))
-        return text
-
-    def read(self, topic: str, state: bytes) -> tuple[dict[str, Any], str]:
-        """The record (JSON-shaped, as stored) and the recorded time (:func:`utc_text`)."""
-        mapper = self._mapper
-        cls = _event_class(topic)
-        plain = mapper.cipher is None and mapper.compressor is None
-        if plain and getattr(cls, "class_version", 1) == 1:
-            data = self._decoder.decode(state)
-            if "class_version" not in data:
-                return data["entry"], self._recorded(data["timestamp"])
-        if mapper.cipher is not None:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor is not None:
-            state = mapper.compressor.decompress(state)
-        event_state: dict[str, Any] = mapper.transcoder.decode(state)
-        class_version = getattr(cls, "class_version", 1)
-        from_version = event_state.pop("class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-            from_version += 1
-        return event_state["entry"], self._recorded(event_state["timestamp"])
+__all__ = ["fast_structure", "fast_unstructure", "load_event"]
 
 
 # -- events from dicts and back --------------------------------------------------------------
@@ -368,3 +246,10 @@ def fast_unstructure(event: Event) -> dict[str, Any]:
         if value is not None:
             out[name] = value if convert is None else convert(value)
     return out
+
+
+def load_event(entry: dict[str, Any]) -> Event:
+    """A stored record as a record object (fast path, else the reference converter)."""
+    from pledgeledger.formats.converter import structure_event  # cattrs only when needed
+
+    return fast_structure(entry) or structure_event(entry)

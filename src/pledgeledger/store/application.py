@@ -15,9 +15,9 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Transcoder
 
-from .aggregates import LedgerAggregate
-from .codec import MsgspecTranscoder
-from .errors import LedgerError
+from pledgeledger.errors import LedgerError
+from pledgeledger.store.aggregates import LedgerAggregate
+from pledgeledger.store.transcoder import MsgspecTranscoder
 
 __all__ = ["DEFAULT_DB", "LedgerApplication", "persistence_env", "resolve_target"]
 

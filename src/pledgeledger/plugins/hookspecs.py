@@ -21,7 +21,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .exporters import Exporter
+    from pledgeledger.plugins.exporter import Exporter
 
 __all__ = ["hookimpl", "hookspec", "register_commands", "register_exporters"]
 

@@ -23,11 +23,9 @@ from typing import Any
 
 import attrs
 
-from .exporters import neutralise_cell
-from .formatting import TOTALS_FIELDS
-from .projections import Group, Totals
-from .timeline import TimelinePoint
-from .view import LoggedEvent
+from pledgeledger.domain.totals import TOTALS_FIELDS, Group, TimelinePoint, Totals
+from pledgeledger.plugins.exporter import neutralise_cell
+from pledgeledger.view import LoggedEvent
 
 __all__ = [
     "EVENT_COLUMNS",

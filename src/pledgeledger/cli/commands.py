@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
-from .errors import LedgerError, StaleView
-from .formatting import (
-    log_jsonl,
+from pledgeledger.cli.render import (
     log_table,
     render_letter,
     render_tree,
@@ -31,12 +29,14 @@ from .formatting import (
     totals_json,
     totals_table,
 )
-from .projections import GROUPS, Group
-from .timeline import EVERY, Every
-from .view import LedgerView, LetterView, NodeView
+from pledgeledger.domain.periods import EVERY, Every
+from pledgeledger.domain.totals import GROUPS, Group
+from pledgeledger.errors import LedgerError, StaleView
+from pledgeledger.formats.jsonl import dump_jsonl
+from pledgeledger.view import LedgerView, LetterView, NodeView
 
 if TYPE_CHECKING:
-    from .ledger import Ledger
+    from pledgeledger.ledger import Ledger
 
 __all__ = ["cli", "main"]
 
@@ -84,7 +84,7 @@ class _State:
     def ledger(self) -> Iterator[Ledger]:
         # Imported here, not at the top: `pledgeledger --help` and usage errors then never
         # load eventsourcing, cattrs or the read models (CLI start-up, docs/performance.md).
-        from .ledger import Ledger
+        from pledgeledger.ledger import Ledger
 
         with Ledger.open(self.db) as ledger:
             yield ledger
@@ -163,7 +163,7 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
 def _plugin_warnings() -> Iterator[None]:
     """Show a skipped plugin's warning as one ``warning:`` line on stderr, not Python's
     two-line form, and let every other warning through as it was."""
-    from .plugins import PluginWarning
+    from pledgeledger.plugins.manager import PluginWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PluginWarning)
@@ -187,7 +187,7 @@ class _PluginGroup(click.Group):
         if self._plugins_added:
             return
         self._plugins_added = True
-        from .plugins import add_commands
+        from pledgeledger.plugins.manager import add_commands
 
         with _plugin_warnings():
             add_commands(self, builtin=tuple(self.commands))
@@ -248,8 +248,7 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     with state.ledger() as ledger, _progress("Checking events") as progress:
         result = ledger.import_files(files, progress=progress)
     click.echo(
-        f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} "
-        "already recorded"
+        f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} already recorded"
     )
 
 
@@ -292,7 +291,9 @@ def totals(
     if fmt == "json":
         click.echo(totals_json(rows))
     elif fmt == "csv":
-        from .tables import totals_csv  # the csv exporter's writer, imported when needed
+        from pledgeledger.plugins.cells import (
+            totals_csv,  # the csv exporter's writer, imported when needed
+        )
 
         click.echo(totals_csv(rows, by), nl=False)
     else:
@@ -356,15 +357,20 @@ def timeline(
         raise click.UsageError("--depth applies only to --by sector")
     if start is not None and as_of is not None and start > as_of:
         raise click.UsageError(f"--from {start} is after --as-of {as_of}")
-    with state.ledger() as ledger, closing(
-        ledger.iter_timeline(
-            by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start
-        )
-    ) as points:
+    with (
+        state.ledger() as ledger,
+        closing(
+            ledger.iter_timeline(
+                by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start
+            )
+        ) as points,
+    ):
         if fmt == "table":
             click.echo(timeline_table(list(points), by))
             return
-        from .tables import timeline_csv  # the csv exporter's writer, imported when needed
+        from pledgeledger.plugins.cells import (
+            timeline_csv,  # the csv exporter's writer, imported when needed
+        )
 
         pieces = timeline_json(points) if fmt == "json" else timeline_csv(points, by)
         for piece in pieces:
@@ -396,7 +402,7 @@ def show(state: _State, event_id: str, fmt: str) -> None:
     with state.ledger() as ledger:
         view = ledger.view(event_id)
     if fmt == "json":
-        from .convert import converter
+        from pledgeledger.formats.converter import converter
 
         click.echo(json.dumps(converter.unstructure(view), indent=2, ensure_ascii=False))
     elif isinstance(view, NodeView):
@@ -404,7 +410,7 @@ def show(state: _State, event_id: str, fmt: str) -> None:
     elif isinstance(view, LetterView):
         click.echo(render_letter(view))
     else:
-        from .convert import unstructure_event
+        from pledgeledger.formats.converter import unstructure_event
 
         click.echo(json.dumps(unstructure_event(view), indent=2, ensure_ascii=False))
 
@@ -425,7 +431,7 @@ def log(state: _State, since: int, fmt: str) -> None:
     """The recorded events, in the order they were recorded."""
     with state.ledger() as ledger:
         if fmt == "jsonl":
-            for line in log_jsonl(ledger.events(since)):
+            for line in dump_jsonl(logged.event for logged in ledger.events(since)):
                 click.echo(line)
         else:
             click.echo(log_table(ledger.events(since)))
@@ -558,8 +564,8 @@ def export(
     narrowed by --as-of and --known-at, and the totals computed from them (events recorded
     meanwhile are left out of all of it).
     """
-    from .exporters import ExportOptions, export_to, plan
-    from .plugins import UnknownExporter, exporter_for, get_exporter
+    from pledgeledger.plugins.exporter import ExportOptions, export_to, plan
+    from pledgeledger.plugins.manager import UnknownExporter, exporter_for, get_exporter
 
     if depth is not None and by not in (None, "sector"):
         raise click.UsageError("--depth applies only to sector totals")
@@ -614,11 +620,11 @@ def plugins_() -> None:
     PLEDGELEDGER_LOAD_PLUGINS=name,... to load only some (empty: none), and
     PLEDGELEDGER_RAISE_PLUGIN_ERRORS=1 to see a failing plugin's traceback.
     """
-    from .plugins import plugin_infos
+    from pledgeledger.plugins.manager import plugin_infos
 
     with _plugin_warnings():
         infos = plugin_infos()
-    from .convert import converter
+    from pledgeledger.formats.converter import converter
 
     click.echo(json.dumps(converter.unstructure(infos), indent=2, ensure_ascii=False))
 
