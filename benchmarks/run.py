@@ -120,8 +120,15 @@ def main() -> None:
     results: list[tuple[str, str, str, str, str]] = []
 
     def ratio_row(name: str, ours: float, base: float, target: str, met: bool) -> None:
-        results.append((name, f"{ours:,.0f} ev/s", f"{base:,.0f} ev/s", f"{ours / base:.2f}x",
-                        f"{target} {'✅' if met else '❌'}"))  # fmt: skip
+        results.append(
+            (
+                name,
+                f"{ours:,.0f} ev/s",
+                f"{base:,.0f} ev/s",
+                f"{ours / base:.2f}x",
+                f"{target} {'✅' if met else '❌'}",
+            )
+        )
 
     print("raw import ...", file=sys.stderr)
     raw_import = timed(
@@ -134,38 +141,59 @@ def main() -> None:
         [CLI, "--db", str(db), "import", str(big)], args.repeat, lambda: remove_db(db)
     )
     raw_rate, our_rate = n / raw_import.seconds, n / ours_import.seconds
-    ratio_row("import (parse, validate, check, persist, read models)", our_rate, raw_rate,
-              "≥ 0.5x", our_rate >= 0.5 * raw_rate)  # fmt: skip
+    ratio_row(
+        "import (parse, validate, check, persist, read models)",
+        our_rate,
+        raw_rate,
+        "≥ 0.5x",
+        our_rate >= 0.5 * raw_rate,
+    )
 
     print("raw read ...", file=sys.stderr)
     raw_read = timed([PYTHON, str(HERE / "raw_read.py"), str(raw_db)], args.repeat)
     print("replay ...", file=sys.stderr)
     replay = timed([CLI, "--db", str(db), "replay"], args.repeat)
     raw_read_rate, replay_rate = n / raw_read.seconds, n / replay.seconds
-    ratio_row("replay of every read model", replay_rate, raw_read_rate, "≥ 0.5x",
-              replay_rate >= 0.5 * raw_read_rate)  # fmt: skip
+    ratio_row(
+        "replay of every read model",
+        replay_rate,
+        raw_read_rate,
+        "≥ 0.5x",
+        replay_rate >= 0.5 * raw_read_rate,
+    )
 
     print("queries ...", file=sys.stderr)
     remove_db(small_db)
-    subprocess.run([CLI, "--db", str(small_db), "import", str(small)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [CLI, "--db", str(small_db), "import", str(small)], check=True, capture_output=True
+    )
     query = [CLI, "--db", "{db}", "totals", "--by", "sector", "--format", "json"]
     q_small = timed([a.replace("{db}", str(small_db)) for a in query], max(5, args.repeat))
     q_big = timed([a.replace("{db}", str(db)) for a in query], max(5, args.repeat))
-    results.append((
-        f"`totals` process, {n:,} vs {args.small} events",
-        f"{q_big.seconds * 1000:.0f} ms", f"{q_small.seconds * 1000:.0f} ms",
-        f"{q_big.seconds / q_small.seconds:.2f}x",
-        f"≤ 1.5x {'✅' if q_big.seconds <= 1.5 * q_small.seconds else '❌'}",
-    ))  # fmt: skip
+    results.append(
+        (
+            f"`totals` process, {n:,} vs {args.small} events",
+            f"{q_big.seconds * 1000:.0f} ms",
+            f"{q_small.seconds * 1000:.0f} ms",
+            f"{q_big.seconds / q_small.seconds:.2f}x",
+            f"≤ 1.5x {'✅' if q_big.seconds <= 1.5 * q_small.seconds else '❌'}",
+        )
+    )
     inside = timed([PYTHON, "-c", QUERY_IN_PROCESS, str(db), "20"])
     figures = dict(line.split("\t") for line in inside.output.splitlines())
     for label, value in figures.items():
         ms = float(value) * 1000
         target = "< 20 ms" if label == "totals" else "(no target)"
         met = "✅" if label != "totals" or ms < 20 else "❌"
-        results.append((f"in-process `{label}` on {n:,} events", f"{ms:.2f} ms", "", "",
-                        f"{target} {met if label == 'totals' else ''}".strip()))  # fmt: skip
+        results.append(
+            (
+                f"in-process `{label}` on {n:,} events",
+                f"{ms:.2f} ms",
+                "",
+                "",
+                f"{target} {met if label == 'totals' else ''}".strip(),
+            )
+        )
     as_of = timed([CLI, "--db", str(db), "totals", "--as-of", "2021-06-30", "--format", "json"])
     timeline = timed([CLI, "--db", str(db), "timeline", "--every", "month", "--format", "csv"])
 
@@ -173,28 +201,65 @@ def main() -> None:
         return f"{run.peak_rss / MIB:,.0f} MiB"
 
     limit_q = 300 * MIB
-    results.append((f"peak RSS: replay of {n:,}", mib(replay), mib(raw_read), "",
-                    f"< 300 MiB {'✅' if replay.peak_rss < limit_q else '❌'}"))  # fmt: skip
+    results.append(
+        (
+            f"peak RSS: replay of {n:,}",
+            mib(replay),
+            mib(raw_read),
+            "",
+            f"< 300 MiB {'✅' if replay.peak_rss < limit_q else '❌'}",
+        )
+    )
     for label, run in (
         ("totals", q_big),
         ("totals --as-of", as_of),
         ("timeline --every month", timeline),
     ):
-        results.append((f"peak RSS: `{label}` on {n:,}", mib(run), "", "",
-                        f"< 300 MiB {'✅' if run.peak_rss < limit_q else '❌'}"))  # fmt: skip
-    results.append((f"peak RSS: atomic import of {n:,}", mib(ours_import), mib(raw_import), "",
-                    f"< 1 GiB {'✅' if ours_import.peak_rss < 1024 * MIB else '❌'}"))  # fmt: skip
+        results.append(
+            (
+                f"peak RSS: `{label}` on {n:,}",
+                mib(run),
+                "",
+                "",
+                f"< 300 MiB {'✅' if run.peak_rss < limit_q else '❌'}",
+            )
+        )
+    results.append(
+        (
+            f"peak RSS: atomic import of {n:,}",
+            mib(ours_import),
+            mib(raw_import),
+            "",
+            f"< 1 GiB {'✅' if ours_import.peak_rss < 1024 * MIB else '❌'}",
+        )
+    )
     startup = timed([CLI, "--help"], max(5, args.repeat))
-    results.append(("CLI start-up (`pledgeledger --help`)", f"{startup.seconds * 1000:.0f} ms",
-                    "", "", f"< 300 ms {'✅' if startup.seconds < 0.3 else '❌'}"))  # fmt: skip
+    results.append(
+        (
+            "CLI start-up (`pledgeledger --help`)",
+            f"{startup.seconds * 1000:.0f} ms",
+            "",
+            "",
+            f"< 300 ms {'✅' if startup.seconds < 0.3 else '❌'}",
+        )
+    )
     python_startup = timed([PYTHON, "-c", "pass"], max(5, args.repeat))
-    results.append(("(bare `python -c pass`, for scale)", f"{python_startup.seconds * 1000:.0f} ms",
-                    "", "", ""))  # fmt: skip
+    results.append(
+        (
+            "(bare `python -c pass`, for scale)",
+            f"{python_startup.seconds * 1000:.0f} ms",
+            "",
+            "",
+            "",
+        )
+    )
 
-    print(f"\n{n:,} events ({big.stat().st_size / MIB:,.0f} MiB of JSON Lines), "
-          f"median of {args.repeat}; raw import {raw_import.seconds:.2f} s, ours "
-          f"{ours_import.seconds:.2f} s; raw read {raw_read.seconds:.2f} s, replay "
-          f"{replay.seconds:.2f} s\n")  # fmt: skip
+    print(
+        f"\n{n:,} events ({big.stat().st_size / MIB:,.0f} MiB of JSON Lines), "
+        f"median of {args.repeat}; raw import {raw_import.seconds:.2f} s, ours "
+        f"{ours_import.seconds:.2f} s; raw read {raw_read.seconds:.2f} s, replay "
+        f"{replay.seconds:.2f} s\n"
+    )
     print("| measure | pledgeledger | baseline | ratio | target |")
     print("|---|---:|---:|---:|---|")
     for row in results:

@@ -44,9 +44,13 @@ class FakeClock:
 
 def agreement(id: str, *, on: str = "2025-01-01", parties: tuple[str, ...] = ("A", "B")) -> Record:
     return {
-        "type": "agreement", "id": id, "title": f"The {id} accord", "parties": list(parties),
-        "signed_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "agreement",
+        "id": id,
+        "title": f"The {id} accord",
+        "parties": list(parties),
+        "signed_on": on,
+        "sources": SOURCES,
+    }
 
 
 def pledge(
@@ -62,9 +66,16 @@ def pledge(
     bound: str | None = None,
 ) -> Record:
     record: Record = {
-        "type": "pledge", "id": id, "pledger": pledger, "recipient": recipient,
-        "amount": amount, "unit": unit, "sector": sector, "announced_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "pledge",
+        "id": id,
+        "pledger": pledger,
+        "recipient": recipient,
+        "amount": amount,
+        "unit": unit,
+        "sector": sector,
+        "announced_on": on,
+        "sources": SOURCES,
+    }
     if agreement is not None:
         record["agreement"] = agreement
     if bound is not None:
@@ -83,9 +94,15 @@ def tranche(
     bound: str | None = None,
 ) -> Record:
     record: Record = {
-        "type": "tranche", "id": id, "parent": parent, "amount": amount, "unit": unit,
-        "sector": sector, "announced_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "tranche",
+        "id": id,
+        "parent": parent,
+        "amount": amount,
+        "unit": unit,
+        "sector": sector,
+        "announced_on": on,
+        "sources": SOURCES,
+    }
     if bound is not None:
         record["bound"] = bound
     return record
@@ -103,9 +120,16 @@ def loi(
     agreement: str | None = None,
 ) -> Record:
     record: Record = {
-        "type": "loi", "id": id, "party": party, "counterparty": counterparty, "amount": amount,
-        "unit": unit, "sector": sector, "announced_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "loi",
+        "id": id,
+        "party": party,
+        "counterparty": counterparty,
+        "amount": amount,
+        "unit": unit,
+        "sector": sector,
+        "announced_on": on,
+        "sources": SOURCES,
+    }
     if agreement is not None:
         record["agreement"] = agreement
     return record
@@ -115,18 +139,28 @@ def delivery(
     id: str, parent: str, amount: str, *, unit: str = "USD", on: str = "2025-01-01"
 ) -> Record:
     return {
-        "type": "delivery", "id": id, "parent": parent, "amount": amount, "unit": unit,
-        "delivered_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "delivery",
+        "id": id,
+        "parent": parent,
+        "amount": amount,
+        "unit": unit,
+        "delivered_on": on,
+        "sources": SOURCES,
+    }
 
 
 def amendment(
     id: str, target: str, amount: str, *, on: str = "2025-01-01", bound: str | None = None
 ) -> Record:
     record: Record = {
-        "type": "amendment", "id": id, "target": target, "amount": amount,
-        "reason": "revised", "announced_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "amendment",
+        "id": id,
+        "target": target,
+        "amount": amount,
+        "reason": "revised",
+        "announced_on": on,
+        "sources": SOURCES,
+    }
     if bound is not None:
         record["bound"] = bound
     return record
@@ -134,9 +168,13 @@ def amendment(
 
 def withdrawal(id: str, target: str, *, on: str = "2025-01-01") -> Record:
     return {
-        "type": "withdrawal", "id": id, "target": target, "reason": "cancelled",
-        "announced_on": on, "sources": SOURCES,
-    }  # fmt: skip
+        "type": "withdrawal",
+        "id": id,
+        "target": target,
+        "reason": "cancelled",
+        "announced_on": on,
+        "sources": SOURCES,
+    }
 
 
 def dec(*values: int | str) -> tuple[Decimal, ...]:

@@ -88,15 +88,29 @@ class Projector:
         keys = self._keys(tree)
         is_tranche = node.parent is not None
         yield Posting(
-            node.sector, keys.agreement, keys.pledger, keys.recipient, node.unit, when, at,
-            pledged=value, allocated=value if is_tranche else ZERO,
-        )  # fmt: skip
+            node.sector,
+            keys.agreement,
+            keys.pledger,
+            keys.recipient,
+            node.unit,
+            when,
+            at,
+            pledged=value,
+            allocated=value if is_tranche else ZERO,
+        )
         if node.parent is not None:
             parent = tree.nodes[node.parent]
             yield Posting(
-                parent.sector, keys.agreement, keys.pledger, keys.recipient, node.unit, when, at,
-                pledged=-value, allocated=-value if parent.parent is not None else ZERO,
-            )  # fmt: skip
+                parent.sector,
+                keys.agreement,
+                keys.pledger,
+                keys.recipient,
+                node.unit,
+                when,
+                at,
+                pledged=-value,
+                allocated=-value if parent.parent is not None else ZERO,
+            )
 
     def _delivery_posting(
         self, tree: PledgeTree, parent_id: str, value: Decimal, when: date, at: datetime
@@ -104,9 +118,15 @@ class Projector:
         keys = self._keys(tree)
         parent = tree.nodes[parent_id]
         return Posting(
-            parent.sector, keys.agreement, keys.pledger, keys.recipient, parent.unit, when, at,
+            parent.sector,
+            keys.agreement,
+            keys.pledger,
+            keys.recipient,
+            parent.unit,
+            when,
+            at,
             delivered=value,
-        )  # fmt: skip
+        )
 
     @staticmethod
     def _letter_posting(letter: LetterState, value: Decimal, when: date, at: datetime) -> Posting:
@@ -125,8 +145,9 @@ class Projector:
             tree = PledgeTree.start(event)
             self.trees[event.id] = tree
             self.owner[event.id] = event.id
-            postings.extend(self._node_postings(tree, tree.nodes[event.id], event.amount, when,
-                                                recorded_at))  # fmt: skip
+            postings.extend(
+                self._node_postings(tree, tree.nodes[event.id], event.amount, when, recorded_at)
+            )
             return postings
         if isinstance(event, LetterOfIntent):
             letter = LetterState.start(event)
@@ -166,12 +187,16 @@ class Projector:
         else:
             target = tree.nodes[event.target]
             if isinstance(event, Amendment):
-                postings.extend(self._node_postings(tree, target, event.amount - target.amount,
-                                                    when, recorded_at))  # fmt: skip
+                postings.extend(
+                    self._node_postings(
+                        tree, target, event.amount - target.amount, when, recorded_at
+                    )
+                )
             else:
                 for node in list(tree.subtree(target)):
-                    postings.extend(self._node_postings(tree, node, -node.amount, when,
-                                                        recorded_at))  # fmt: skip
+                    postings.extend(
+                        self._node_postings(tree, node, -node.amount, when, recorded_at)
+                    )
         tree.apply(event)
         return postings
 

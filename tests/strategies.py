@@ -27,9 +27,12 @@ from pledgeledger import (
 MAX_AMOUNT = Decimal("9999999999999.99")
 
 amounts: st.SearchStrategy[Decimal] = st.decimals(
-    min_value=Decimal("0.01"), max_value=MAX_AMOUNT, places=2,
-    allow_nan=False, allow_infinity=False,
-)  # fmt: skip
+    min_value=Decimal("0.01"),
+    max_value=MAX_AMOUNT,
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
 """Positive, finite amounts with at most two decimal places."""
 
 any_decimals: st.SearchStrategy[Decimal] = st.decimals(allow_nan=False)
@@ -43,8 +46,9 @@ ids: st.SearchStrategy[str] = st.text(
 )
 sectors: st.SearchStrategy[str] = st.lists(
     st.sampled_from(["energy", "nuclear", "gas", "ai", "chips", "shipbuilding"]),
-    min_size=1, max_size=3,
-).map("/".join)  # fmt: skip
+    min_size=1,
+    max_size=3,
+).map("/".join)
 dates: st.SearchStrategy[date] = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1))
 
 sources: st.SearchStrategy[Source] = st.builds(
@@ -59,30 +63,69 @@ source_lists: st.SearchStrategy[tuple[Source, ...]] = st.lists(sources, min_size
 )
 
 agreements: st.SearchStrategy[Agreement] = st.builds(
-    Agreement, id=ids, title=words, parties=st.lists(words, max_size=3).map(tuple),
-    signed_on=dates, sources=source_lists,
-)  # fmt: skip
+    Agreement,
+    id=ids,
+    title=words,
+    parties=st.lists(words, max_size=3).map(tuple),
+    signed_on=dates,
+    sources=source_lists,
+)
 pledges: st.SearchStrategy[Pledge] = st.builds(
-    Pledge, id=ids, pledger=words, recipient=words, amount=amounts, unit=units, bound=bounds,
-    sector=sectors, agreement=st.none() | ids, announced_on=dates, sources=source_lists,
-)  # fmt: skip
+    Pledge,
+    id=ids,
+    pledger=words,
+    recipient=words,
+    amount=amounts,
+    unit=units,
+    bound=bounds,
+    sector=sectors,
+    agreement=st.none() | ids,
+    announced_on=dates,
+    sources=source_lists,
+)
 tranches: st.SearchStrategy[Tranche] = st.builds(
-    Tranche, id=ids, parent=ids, amount=amounts, unit=units, bound=bounds, sector=sectors,
-    announced_on=dates, sources=source_lists,
-)  # fmt: skip
+    Tranche,
+    id=ids,
+    parent=ids,
+    amount=amounts,
+    unit=units,
+    bound=bounds,
+    sector=sectors,
+    announced_on=dates,
+    sources=source_lists,
+)
 letters: st.SearchStrategy[LetterOfIntent] = st.builds(
-    LetterOfIntent, id=ids, party=words, counterparty=words, amount=amounts, unit=units,
-    bound=bounds, sector=sectors, agreement=st.none() | ids, announced_on=dates,
+    LetterOfIntent,
+    id=ids,
+    party=words,
+    counterparty=words,
+    amount=amounts,
+    unit=units,
+    bound=bounds,
+    sector=sectors,
+    agreement=st.none() | ids,
+    announced_on=dates,
     sources=source_lists,
-)  # fmt: skip
+)
 deliveries: st.SearchStrategy[Delivery] = st.builds(
-    Delivery, id=ids, parent=ids, amount=amounts, unit=units, delivered_on=dates,
+    Delivery,
+    id=ids,
+    parent=ids,
+    amount=amounts,
+    unit=units,
+    delivered_on=dates,
     sources=source_lists,
-)  # fmt: skip
+)
 amendments: st.SearchStrategy[Amendment] = st.builds(
-    Amendment, id=ids, target=ids, amount=amounts, bound=st.none() | bounds, reason=words,
-    announced_on=dates, sources=source_lists,
-)  # fmt: skip
+    Amendment,
+    id=ids,
+    target=ids,
+    amount=amounts,
+    bound=st.none() | bounds,
+    reason=words,
+    announced_on=dates,
+    sources=source_lists,
+)
 withdrawals: st.SearchStrategy[Withdrawal] = st.builds(
     Withdrawal, id=ids, target=ids, reason=words, announced_on=dates, sources=source_lists
 )

@@ -15,24 +15,87 @@ from pledgeledger.cli import cli
 
 SRC = [{"outlet": "Gazette"}]
 LINES: list[dict[str, object]] = [
-    {"type": "agreement", "id": "acc", "title": "Accord", "parties": ["A", "B"],
-     "signed_on": "2024-03-01", "sources": SRC},
-    {"type": "pledge", "id": "p", "pledger": "A", "recipient": "B", "amount": "550",
-     "unit": "USD", "sector": "cross-sector", "agreement": "acc", "announced_on": "2024-03-01",
-     "sources": SRC},
-    {"type": "tranche", "id": "t", "parent": "p", "amount": "73", "unit": "USD",
-     "bound": "up_to", "sector": "energy", "announced_on": "2024-04-01", "sources": SRC},
-    {"type": "tranche", "id": "t-n", "parent": "t", "amount": "40", "unit": "USD",
-     "sector": "energy/nuclear", "announced_on": "2024-04-01", "sources": SRC},
-    {"type": "tranche", "id": "t-g", "parent": "t", "amount": "33", "unit": "USD",
-     "sector": "energy/gas", "announced_on": "2024-04-01", "sources": SRC},
-    {"type": "loi", "id": "lng", "party": "TG", "counterparty": "B", "amount": "1000000",
-     "unit": "t LNG/yr", "sector": "energy/gas", "announced_on": "2024-05-01", "sources": SRC},
-    {"type": "delivery", "id": "d", "parent": "t-n", "amount": "5", "unit": "USD",
-     "delivered_on": "2024-06-01", "sources": SRC},
-    {"type": "amendment", "id": "p-up", "target": "p", "amount": "600", "reason": "revised",
-     "announced_on": "2024-07-01", "sources": SRC},
-]  # fmt: skip
+    {
+        "type": "agreement",
+        "id": "acc",
+        "title": "Accord",
+        "parties": ["A", "B"],
+        "signed_on": "2024-03-01",
+        "sources": SRC,
+    },
+    {
+        "type": "pledge",
+        "id": "p",
+        "pledger": "A",
+        "recipient": "B",
+        "amount": "550",
+        "unit": "USD",
+        "sector": "cross-sector",
+        "agreement": "acc",
+        "announced_on": "2024-03-01",
+        "sources": SRC,
+    },
+    {
+        "type": "tranche",
+        "id": "t",
+        "parent": "p",
+        "amount": "73",
+        "unit": "USD",
+        "bound": "up_to",
+        "sector": "energy",
+        "announced_on": "2024-04-01",
+        "sources": SRC,
+    },
+    {
+        "type": "tranche",
+        "id": "t-n",
+        "parent": "t",
+        "amount": "40",
+        "unit": "USD",
+        "sector": "energy/nuclear",
+        "announced_on": "2024-04-01",
+        "sources": SRC,
+    },
+    {
+        "type": "tranche",
+        "id": "t-g",
+        "parent": "t",
+        "amount": "33",
+        "unit": "USD",
+        "sector": "energy/gas",
+        "announced_on": "2024-04-01",
+        "sources": SRC,
+    },
+    {
+        "type": "loi",
+        "id": "lng",
+        "party": "TG",
+        "counterparty": "B",
+        "amount": "1000000",
+        "unit": "t LNG/yr",
+        "sector": "energy/gas",
+        "announced_on": "2024-05-01",
+        "sources": SRC,
+    },
+    {
+        "type": "delivery",
+        "id": "d",
+        "parent": "t-n",
+        "amount": "5",
+        "unit": "USD",
+        "delivered_on": "2024-06-01",
+        "sources": SRC,
+    },
+    {
+        "type": "amendment",
+        "id": "p-up",
+        "target": "p",
+        "amount": "600",
+        "reason": "revised",
+        "announced_on": "2024-07-01",
+        "sources": SRC,
+    },
+]
 
 
 def _write(path: Path, lines: Sequence[Mapping[str, object]]) -> Path:
@@ -79,10 +142,10 @@ def test_import_reports_counts_and_reimport_skips(
 def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner) -> None:
     rows = _json(runner, "--db", loaded, "totals", "--by", "sector", "--format", "json")
     assert all(
-        list(r) == ["sector", "unit", "pledged", "allocated", "delivered", "intended",
-                    "unallocated"]
+        list(r)
+        == ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
         for r in rows
-    )  # fmt: skip
+    )
     by_key = {(r["sector"], r["unit"]): r for r in rows}
     # 600 after the amendment, minus the 73 carved out: 527 stays cross-sector, unallocated.
     assert by_key[("cross-sector", "USD")]["pledged"] == "527"
@@ -103,9 +166,17 @@ def test_totals_depth_rolls_sectors_up(loaded: str, runner: CliRunner) -> None:
 
 def test_totals_as_of_before_amendment(loaded: str, runner: CliRunner) -> None:
     rows = _json(
-        runner, "--db", loaded, "totals", "--by", "agreement", "--as-of", "2024-06-30",
-        "--format", "json",
-    )  # fmt: skip
+        runner,
+        "--db",
+        loaded,
+        "totals",
+        "--by",
+        "agreement",
+        "--as-of",
+        "2024-06-30",
+        "--format",
+        "json",
+    )
     usd = next(r for r in rows if r["agreement"] == "acc" and r["unit"] == "USD")
     assert usd["pledged"] == "550"
 
@@ -128,12 +199,29 @@ def test_totals_csv_parses_with_the_csv_module(loaded: str, runner: CliRunner) -
 
 
 FORMULA_LINES: list[dict[str, object]] = [
-    {"type": "pledge", "id": "f", "pledger": '=HYPERLINK("x")', "recipient": "@B",
-     "amount": "100", "unit": "USD", "bound": "at_least", "sector": "-ops",
-     "announced_on": "2024-03-01", "sources": SRC},
-    {"type": "tranche", "id": "f-e", "parent": "f", "amount": "150", "unit": "USD",
-     "sector": "+energy", "announced_on": "2024-04-01", "sources": SRC},
-]  # fmt: skip
+    {
+        "type": "pledge",
+        "id": "f",
+        "pledger": '=HYPERLINK("x")',
+        "recipient": "@B",
+        "amount": "100",
+        "unit": "USD",
+        "bound": "at_least",
+        "sector": "-ops",
+        "announced_on": "2024-03-01",
+        "sources": SRC,
+    },
+    {
+        "type": "tranche",
+        "id": "f-e",
+        "parent": "f",
+        "amount": "150",
+        "unit": "USD",
+        "sector": "+energy",
+        "announced_on": "2024-04-01",
+        "sources": SRC,
+    },
+]
 """Every key starts like a formula; the floor's tranche leaves -50 under its sector."""
 
 
@@ -158,10 +246,18 @@ def test_csv_output_neutralises_formula_text_but_not_figures(
     )
     assert timeline.exit_code == 0, timeline.output
     assert list(csv.reader(io.StringIO(timeline.stdout))) == [
-        ["period_end", "recipient", "unit", "pledged", "allocated", "delivered", "intended",
-         "unallocated"],
+        [
+            "period_end",
+            "recipient",
+            "unit",
+            "pledged",
+            "allocated",
+            "delivered",
+            "intended",
+            "unallocated",
+        ],
         ["2024-12-31", "'@B", "USD", "100", "150", "0", "0", "-50"],
-    ]  # fmt: skip
+    ]
     by_sector = runner.invoke(cli, ["--db", db, "timeline", "--every", "year", "--format", "csv"])
     assert [(r[1], r[3]) for r in csv.reader(io.StringIO(by_sector.stdout))][1:] == [
         ("'+energy", "150"),
@@ -174,8 +270,14 @@ def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner) -
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
-        "SECTOR", "UNIT", "PLEDGED", "ALLOCATED", "UNALLOCATED", "DELIVERED", "INTENDED"
-    ]  # fmt: skip
+        "SECTOR",
+        "UNIT",
+        "PLEDGED",
+        "ALLOCATED",
+        "UNALLOCATED",
+        "DELIVERED",
+        "INTENDED",
+    ]
     assert "t LNG/yr" in result.stdout
     assert "1,000,000" in result.stdout
     widths = {len(line) for line in lines[2:]}
@@ -260,8 +362,12 @@ def test_refused_event_exits_1_with_invariant(
 def test_usage_errors_exit_2(loaded: str, runner: CliRunner) -> None:
     assert runner.invoke(cli, ["--db", loaded, "totals", "--by", "colour"]).exit_code == 2
     assert runner.invoke(cli, ["--db", loaded, "totals", "--as-of", "yesterday"]).exit_code == 2
-    assert runner.invoke(cli, ["--db", loaded, "totals", "--by", "agreement", "--depth", "1"]
-                         ).exit_code == 2  # fmt: skip
+    assert (
+        runner.invoke(
+            cli, ["--db", loaded, "totals", "--by", "agreement", "--depth", "1"]
+        ).exit_code
+        == 2
+    )
     assert runner.invoke(cli, ["--db", loaded, "import"]).exit_code == 2
 
 

@@ -100,8 +100,14 @@ def test_amount_keeps_its_exact_digits(value: Decimal) -> None:
 
 @pytest.mark.parametrize("text", ["Japan", "J"])
 def test_a_string_is_not_a_list_of_parties(text: str) -> None:
-    record = {"type": "agreement", "id": "a", "title": "t", "parties": text,
-              "signed_on": "2025-01-01", "sources": [{"outlet": "o"}]}  # fmt: skip
+    record = {
+        "type": "agreement",
+        "id": "a",
+        "title": "t",
+        "parties": text,
+        "signed_on": "2025-01-01",
+        "sources": [{"outlet": "o"}],
+    }
     with pytest.raises(InvalidRecord, match=r"^parties: expected a list of names"):
         structure_event(record)
 

@@ -309,9 +309,12 @@ def test_correction_of_an_unknown_or_a_correction_is_refused() -> None:
 
 def test_withdrawn_target_is_refused() -> None:
     tree = grow(
-        P100, tranche("t", "p", "10", on=D), delivery("d", "p", "5", on=D),
-        withdrawal("t-off", "t", on=D), withdrawal("d-off", "d", on=D),
-    )  # fmt: skip
+        P100,
+        tranche("t", "p", "10", on=D),
+        delivery("d", "p", "5", on=D),
+        withdrawal("t-off", "t", on=D),
+        withdrawal("d-off", "d", on=D),
+    )
     refuse(tree, amendment("t-up", "t", "20", on=D), 5)
     refuse(tree, withdrawal("t-off2", "t", on=D), 5)
     refuse(tree, amendment("d-up", "d", "6", on=D), 5)
@@ -347,8 +350,9 @@ def test_additions_may_arrive_out_of_date_order_between_corrections() -> None:
     late = tranche("late", "p", "10", on="2025-05-01")
     tree = grow(P100, late, tranche("early", "p", "10", on="2025-02-01"))
     assert [tree.nodes[c].world_date for c in tree.nodes["p"].children] == [
-        date(2025, 5, 1), date(2025, 2, 1),
-    ]  # fmt: skip
+        date(2025, 5, 1),
+        date(2025, 2, 1),
+    ]
 
 
 # -- withdrawals ------------------------------------------------------------------------------

@@ -110,12 +110,27 @@ def test_csv_events_neutralise_outside_text_but_not_figures(sample: Ledger, tmp_
 
 _SRC = [{"outlet": "Example"}]
 FORMULA_KEYS = (
-    {"type": "agreement", "id": "-pact", "title": "+Pact", "parties": ["+Halcyon Trust"],
-     "signed_on": "2025-01-02", "sources": _SRC},
-    {"type": "pledge", "id": "halcyon", "pledger": "+Halcyon Trust", "recipient": "@Borealis Port",
-     "amount": "5000000", "unit": "USD", "sector": "=energy", "agreement": "-pact",
-     "announced_on": "2025-01-22", "sources": _SRC},
-)  # fmt: skip
+    {
+        "type": "agreement",
+        "id": "-pact",
+        "title": "+Pact",
+        "parties": ["+Halcyon Trust"],
+        "signed_on": "2025-01-02",
+        "sources": _SRC,
+    },
+    {
+        "type": "pledge",
+        "id": "halcyon",
+        "pledger": "+Halcyon Trust",
+        "recipient": "@Borealis Port",
+        "amount": "5000000",
+        "unit": "USD",
+        "sector": "=energy",
+        "agreement": "-pact",
+        "announced_on": "2025-01-22",
+        "sources": _SRC,
+    },
+)
 """An active pledge whose every group key starts like a formula (the sample's only such key,
 ``@Eos Ventures``, is a withdrawn letter's, so no totals row shows it)."""
 
@@ -159,8 +174,14 @@ def test_json_document_holds_events_and_every_grouping(sample: Ledger, tmp_path:
     assert list(doc["totals"]) == list(GROUPS)
     assert doc["totals"]["agreement"] == [r.as_dict() for r in sample.totals("agreement")]
     assert list(doc["totals"]["sector"][0]) == [
-        "sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"
-    ]  # fmt: skip
+        "sector",
+        "unit",
+        "pledged",
+        "allocated",
+        "delivered",
+        "intended",
+        "unallocated",
+    ]
     assert doc["pledgeledger"]["head"] == sample.head
 
 
@@ -198,8 +219,12 @@ def test_views_narrow_every_part_alike(sample: Ledger, tmp_path: Path) -> None:
     view = LedgerView.of(sample, as_of=date(2024, 6, 30))
     doc = json.loads(_export("json", view, tmp_path, ".json"))
     assert {e["id"] for e in doc["events"]} == {
-        "demo-accord", "atl-bor-100", "atl-bor-energy", "atl-bor-solar", "atl-bor-grid"
-    }  # fmt: skip
+        "demo-accord",
+        "atl-bor-100",
+        "atl-bor-energy",
+        "atl-bor-solar",
+        "atl-bor-grid",
+    }
     assert doc["totals"]["sector"] == [
         r.as_dict() for r in sample.totals("sector", as_of=date(2024, 6, 30))
     ]
@@ -208,8 +233,9 @@ def test_views_narrow_every_part_alike(sample: Ledger, tmp_path: Path) -> None:
 
 def test_known_at_narrows_to_what_was_recorded(sample: Ledger, tmp_path: Path) -> None:
     first_batch = next(sample.events()).recorded_at
-    doc = json.loads(_export("json", LedgerView.of(sample, known_at=first_batch), tmp_path,
-                             ".json"))  # fmt: skip
+    doc = json.loads(
+        _export("json", LedgerView.of(sample, known_at=first_batch), tmp_path, ".json")
+    )
     assert len(doc["events"]) == len(SAMPLE_BATCHES[0])
     assert "EUR" not in {r["unit"] for r in doc["totals"]["sector"]}
 
@@ -389,10 +415,12 @@ def test_export_to_stdout(db: str) -> None:
 def test_export_as_of_and_known_at(db: str) -> None:
     result = _run("--db", db, "export", "-f", "jsonl", "-o", "-", "--as-of", "2024-03-31")
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [
-        "demo-accord", "atl-bor-100"
-    ]  # fmt: skip
-    result = _run("--db", db, "export", "-f", "json", "-o", "-", "--known-at",
-                  "2025-02-01T09:30:00")  # fmt: skip
+        "demo-accord",
+        "atl-bor-100",
+    ]
+    result = _run(
+        "--db", db, "export", "-f", "json", "-o", "-", "--known-at", "2025-02-01T09:30:00"
+    )
     assert len(json.loads(result.stdout)["events"]) == len(SAMPLE_BATCHES[0])
 
 
@@ -430,22 +458,38 @@ def test_figures_are_exact(sample: Ledger, tmp_path: Path) -> None:
 
 
 def test_csv_timeline_matches_the_ledgers_timeline(sample: Ledger, tmp_path: Path) -> None:
-    data = _export("csv", LedgerView.of(sample), tmp_path, ".csv", what="timeline",
-                   every="quarter", by="agreement")  # fmt: skip
+    data = _export(
+        "csv",
+        LedgerView.of(sample),
+        tmp_path,
+        ".csv",
+        what="timeline",
+        every="quarter",
+        by="agreement",
+    )
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     points = sample.timeline("agreement", every="quarter")
-    assert [list(r) for r in rows[:1]] == [[
-        "period_end", "agreement", "unit", "pledged", "allocated", "delivered", "intended",
-        "unallocated",
-    ]]  # fmt: skip
+    assert [list(r) for r in rows[:1]] == [
+        [
+            "period_end",
+            "agreement",
+            "unit",
+            "pledged",
+            "allocated",
+            "delivered",
+            "intended",
+            "unallocated",
+        ]
+    ]
     assert [(r["period_end"], r["agreement"], r["pledged"]) for r in rows] == [
         (p.period_end.isoformat(), p.key or "", str(p.pledged)) for p in points
     ]
 
 
 def test_json_timeline_uses_the_points_own_shape(sample: Ledger, tmp_path: Path) -> None:
-    doc = json.loads(_export("json", LedgerView.of(sample), tmp_path, ".json", what="timeline",
-                             every="year"))  # fmt: skip
+    doc = json.loads(
+        _export("json", LedgerView.of(sample), tmp_path, ".json", what="timeline", every="year")
+    )
     assert doc["timeline"] == [p.as_dict() for p in sample.timeline(every="year")]
 
 

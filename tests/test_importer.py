@@ -89,8 +89,10 @@ def test_every_bad_field_of_the_line_is_named(tmp_path: Path) -> None:
     error = failure(write(tmp_path / "a.jsonl", bad))
     assert isinstance(error.error, InvalidRecord)
     assert {m.partition(":")[0] for m in error.error.messages} == {
-        "bound", "announced_on", "recipient",
-    }  # fmt: skip
+        "bound",
+        "announced_on",
+        "recipient",
+    }
 
 
 def test_a_line_that_is_not_an_object_is_named(tmp_path: Path) -> None:

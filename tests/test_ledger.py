@@ -111,8 +111,9 @@ def test_a_file_that_is_not_a_ledger_is_a_one_line_error(tmp_path: Path, content
     assert str(caught.value) == f"cannot open ledger {path}: file is not a database"
     result = CliRunner().invoke(cli, ["--db", str(path), "totals"])
     assert (result.exit_code, result.output) == (
-        1, f"error: cannot open ledger {path}: file is not a database\n"
-    )  # fmt: skip
+        1,
+        f"error: cannot open ledger {path}: file is not a database\n",
+    )
     assert path.read_bytes() == content
 
 
@@ -420,8 +421,12 @@ def test_design_example_through_the_ledger(ledger: Ledger) -> None:
         (None, "t LNG/yr"): (0, 0, 0, 5, 0),
     }
     assert figures(ledger.totals(by="sector", depth=1))[("energy", "USD")] == (
-        73 * g, 73 * g, 0, 0, 0,
-    )  # fmt: skip
+        73 * g,
+        73 * g,
+        0,
+        0,
+        0,
+    )
 
 
 # -- views -------------------------------------------------------------------------------------
@@ -701,8 +706,9 @@ def test_lost_race_is_retried_against_the_winner(ledger_target: str, tmp_path: P
                 b.record(tranche("b1", "p", "60"))
 
         calls = clock.calls
-        result = a.import_files([write(tmp_path / "a.jsonl", tranche("a1", "p", "30"))],
-                                progress=b_wins_first)  # fmt: skip
+        result = a.import_files(
+            [write(tmp_path / "a.jsonl", tranche("a1", "p", "30"))], progress=b_wins_first
+        )
         assert attempts == [1, 1]  # the first save lost, the retry re-checked and won
         assert clock.calls - calls == 2
         assert result.recorded == ("a1",)

@@ -91,8 +91,11 @@ def test_builtins_are_listed_like_any_plugin() -> None:
 def test_builtins_come_from_the_entry_point_group() -> None:
     from importlib.metadata import entry_points
 
-    names = {ep.name for ep in entry_points(group="pledgeledger") if ep.dist is not None
-             and ep.dist.metadata["Name"] == "pledgeledger"}  # fmt: skip
+    names = {
+        ep.name
+        for ep in entry_points(group="pledgeledger")
+        if ep.dist is not None and ep.dist.metadata["Name"] == "pledgeledger"
+    }
     assert names == BUILTINS
 
 
@@ -109,8 +112,15 @@ class UpperPlugin:
 
     @hookimpl
     def register_exporters(self, register: Callable[[Exporter], None]) -> None:
-        register(Exporter(name="upper", suffixes=(".upper",), media_type="text/plain",
-                          export=_upper, contents=("events",)))  # fmt: skip
+        register(
+            Exporter(
+                name="upper",
+                suffixes=(".upper",),
+                media_type="text/plain",
+                export=_upper,
+                contents=("events",),
+            )
+        )
 
 
 class TestUpperPluginPassesTheContract(ExporterContract):
@@ -134,8 +144,9 @@ def test_a_registered_plugin_is_listed_and_exports(
 ) -> None:
     register_plugin(UpperPlugin())
     listed = {p["name"]: p for p in json.loads(_run("plugins").stdout)}
-    upper = next(p for p in listed.values() if p["exporters"] and
-                 p["exporters"][0]["name"] == "upper")  # fmt: skip
+    upper = next(
+        p for p in listed.values() if p["exporters"] and p["exporters"][0]["name"] == "upper"
+    )
     assert upper["builtin"] is False
     assert upper["version"] is None  # not installed from a distribution
     result = _run("--db", db, "export", "-o", str(tmp_path / "ids.upper"))
@@ -156,14 +167,16 @@ def test_registered_is_undone_after_the_block() -> None:
 class ImpostorPlugin:
     @hookimpl
     def register_exporters(self, register: Callable[[Exporter], None]) -> None:
-        register(Exporter(name="csv", suffixes=(".csv",), media_type="text/csv",
-                          export=_upper))  # fmt: skip
+        register(Exporter(name="csv", suffixes=(".csv",), media_type="text/csv", export=_upper))
 
 
 def test_an_exporter_name_clash_is_a_clear_error(db: str) -> None:
     with registered(ImpostorPlugin()):
-        with pytest.raises(PluginClash, match=r"two exporters are named 'csv': one from plugin "
-                           r"'csv' and one from plugin '.*ImpostorPlugin.*'"):  # fmt: skip
+        with pytest.raises(
+            PluginClash,
+            match=r"two exporters are named 'csv': one from plugin "
+            r"'csv' and one from plugin '.*ImpostorPlugin.*'",
+        ):
             exporters()
         result = _run("--db", db, "export", "-o", "-", "-f", "csv")
         assert result.exit_code == 1
@@ -193,8 +206,11 @@ def test_a_plugin_that_raises_on_import_is_skipped_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db: str
 ) -> None:
     _with_entry_points(monkeypatch, tmp_path, broken=BROKEN_ON_IMPORT)
-    with pytest.warns(PluginWarning, match=r"loading pledgeledger plugin 'broken' \(fake_broken"
-                      r".*RuntimeError: boom on import"):  # fmt: skip
+    with pytest.warns(
+        PluginWarning,
+        match=r"loading pledgeledger plugin 'broken' \(fake_broken"
+        r".*RuntimeError: boom on import",
+    ):
         found = exporters()
     assert set(found) >= {"csv", "json", "chart"}
 
@@ -242,8 +258,11 @@ def test_a_hook_that_raises_is_skipped_with_a_warning(
             register("not an exporter")
     """,
     )
-    with pytest.warns(PluginWarning, match="register_exporters hook of pledgeledger plugin "
-                      "'faulty'.*TypeError: register\\(\\) takes a"):  # fmt: skip
+    with pytest.warns(
+        PluginWarning,
+        match="register_exporters hook of pledgeledger plugin "
+        "'faulty'.*TypeError: register\\(\\) takes a",
+    ):
         found = exporters()
     assert "csv" in found
 
@@ -279,8 +298,9 @@ def test_a_real_broken_distribution_in_a_separate_process(tmp_path: Path, db: st
     env.pop(plugins.RAISE_ENV, None)
     exe = str(Path(sys.executable).parent / "pledgeledger")
     for args in (["--help"], ["plugins"], ["totals"]):
-        result = subprocess.run([exe, "--db", db, *args], capture_output=True, text=True,
-                                env=env, check=False)  # fmt: skip
+        result = subprocess.run(
+            [exe, "--db", db, *args], capture_output=True, text=True, env=env, check=False
+        )
         assert result.returncode == 0, result.stderr
         if args != ["totals"]:
             assert result.stderr.startswith(
@@ -427,7 +447,8 @@ class EchoPlugin:
 
 def test_exporter_options_reach_the_exporter(db: str) -> None:
     with registered(EchoPlugin()):
-        result = _run("--db", db, "export", "-f", "echo", "-o", "-", "-O", "sheet=Totals",
-                      "-O", "title=a=b")  # fmt: skip
+        result = _run(
+            "--db", db, "export", "-f", "echo", "-o", "-", "-O", "sheet=Totals", "-O", "title=a=b"
+        )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"sheet": "Totals", "title": "a=b"}

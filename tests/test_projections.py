@@ -181,8 +181,10 @@ def grouped() -> list[Posting]:
 def test_by_agreement_puts_unattached_events_under_none_last() -> None:
     rows = sum_postings(grouped(), "agreement")
     assert [(r.key, r.unit) for r in rows] == [
-        ("acme", "USD"), ("acme", "t LNG/yr"), (None, "USD"),
-    ]  # fmt: skip
+        ("acme", "USD"),
+        ("acme", "t LNG/yr"),
+        (None, "USD"),
+    ]
     assert figures(rows) == {
         ("acme", "USD"): (100, 30, 10, 0, 70),
         ("acme", "t LNG/yr"): (0, 0, 0, 5, 0),
@@ -369,8 +371,10 @@ def test_rows_are_sorted_by_key_then_unit() -> None:
         pledge("a1", "1", sector="a", unit="JPY"),
     )
     assert [(r.key, r.unit) for r in sum_postings(postings)] == [
-        ("a", "JPY"), ("a", "USD"), ("b", "USD"),
-    ]  # fmt: skip
+        ("a", "JPY"),
+        ("a", "USD"),
+        ("b", "USD"),
+    ]
 
 
 def test_totals_row_json_shape() -> None:

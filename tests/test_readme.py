@@ -35,13 +35,20 @@ def test_python_tour_runs(workdir: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_sample_error_is_what_the_cli_prints(workdir: Path) -> None:
     runner = CliRunner()
     db = str(workdir / "example.db")
-    assert runner.invoke(cli, ["--db", db, "import", "examples/us_japan_2025/events.jsonl"]
-                         ).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(cli, ["--db", db, "import", "examples/us_japan_2025/events.jsonl"]).exit_code
+        == 0
+    )
     tranche = {
-        "type": "tranche", "id": "jp-us-550b-t3", "parent": "jp-us-550b",
-        "amount": "500000000000", "unit": "USD", "sector": "energy",
-        "announced_on": "2026-04-01", "sources": [{"outlet": "Example"}],
-    }  # fmt: skip
+        "type": "tranche",
+        "id": "jp-us-550b-t3",
+        "parent": "jp-us-550b",
+        "amount": "500000000000",
+        "unit": "USD",
+        "sector": "energy",
+        "announced_on": "2026-04-01",
+        "sources": [{"outlet": "Example"}],
+    }
     (workdir / "more.jsonl").write_text(json.dumps(tranche) + "\n", encoding="utf-8")
     result = runner.invoke(cli, ["--db", db, "import", "more.jsonl"])
     assert result.exit_code == 1

@@ -297,17 +297,29 @@ class Model:
             self.agreements[r["id"]] = MAgreement(r["id"], when)
         elif kind == "pledge":
             self.nodes[r["id"]] = MNode(
-                r["id"], r["id"], None, amount, r.get("bound", "exact"), r["unit"], r["sector"],
+                r["id"],
+                r["id"],
+                None,
+                amount,
+                r.get("bound", "exact"),
+                r["unit"],
+                r["sector"],
                 when,
-            )  # fmt: skip
+            )
             self.latest[r["id"]] = when
             self.barrier[r["id"]] = date.min
         elif kind == "tranche":
             parent = self.nodes[r["parent"]]
             self.nodes[r["id"]] = MNode(
-                r["id"], parent.root, parent.id, amount, r.get("bound", "exact"), r["unit"],
-                r["sector"], when,
-            )  # fmt: skip
+                r["id"],
+                parent.root,
+                parent.id,
+                amount,
+                r.get("bound", "exact"),
+                r["unit"],
+                r["sector"],
+                when,
+            )
             parent.children.append(r["id"])
             self.latest[parent.root] = max(self.latest[parent.root], when)
         elif kind == "delivery":
@@ -317,9 +329,16 @@ class Model:
             self.latest[parent.root] = max(self.latest[parent.root], when)
         elif kind == "loi":
             self.letters[r["id"]] = MLetter(
-                r["id"], amount, r.get("bound", "exact"), r["unit"], r["sector"], r["party"],
-                r["counterparty"], r.get("agreement"), when,
-            )  # fmt: skip
+                r["id"],
+                amount,
+                r.get("bound", "exact"),
+                r["unit"],
+                r["sector"],
+                r["party"],
+                r["counterparty"],
+                r.get("agreement"),
+                when,
+            )
         else:
             self._apply_correction(r, kind == "amendment", amount, when)
 
@@ -549,9 +568,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def tranche_record(self, data: st.DataObject) -> Record:
         active = [n for n in self.model.nodes if self.model.nodes[n].active]
         parent_id = self.pick_id(
-            data, active, active, active, active, self.model.nodes, self.model.deliveries,
-            self.model.letters, self.model.agreements,
-        )  # fmt: skip
+            data,
+            active,
+            active,
+            active,
+            active,
+            self.model.nodes,
+            self.model.deliveries,
+            self.model.letters,
+            self.model.agreements,
+        )
         parent = self.model.nodes.get(parent_id)
         room = None if parent is None else parent.amount - self.model.allocated(parent)
         unit = parent.unit if parent is not None else "USD"
@@ -617,8 +643,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def amendment_record(self, data: st.DataObject) -> Record:
         m = self.model
-        target = self.pick_id(data, m.nodes, m.nodes, m.deliveries, m.letters, m.corrected,
-                              m.agreements)  # fmt: skip
+        target = self.pick_id(
+            data, m.nodes, m.nodes, m.deliveries, m.letters, m.corrected, m.agreements
+        )
         room: Decimal | None = None
         if target in m.nodes:
             node = m.nodes[target]
@@ -628,23 +655,40 @@ class LedgerMachine(RuleBasedStateMachine):
         # A delivery has no bound to amend (tests/test_domain.py covers that refusal).
         bound = None if target in m.deliveries else data.draw(st.none() | bounds)
         return amendment(
-            self.new_id("am"), target, self.amount(data, room),
-            on=self.when(data, self.latest_of(target)), bound=bound,
-        )  # fmt: skip
+            self.new_id("am"),
+            target,
+            self.amount(data, room),
+            on=self.when(data, self.latest_of(target)),
+            bound=bound,
+        )
 
     def withdrawal_record(self, data: st.DataObject) -> Record:
         m = self.model
         active = [n for n in m.nodes if m.nodes[n].active]
         parents = [n for n in active if m.nodes[n].children]  # withdrawals cascade from these
-        target = self.pick_id(data, active, parents, parents, m.nodes, m.deliveries,
-                              m.deliveries, m.letters, m.corrected, m.agreements)  # fmt: skip
+        target = self.pick_id(
+            data,
+            active,
+            parents,
+            parents,
+            m.nodes,
+            m.deliveries,
+            m.deliveries,
+            m.letters,
+            m.corrected,
+            m.agreements,
+        )
         return withdrawal(self.new_id("w"), target, on=self.when(data, self.latest_of(target)))
 
     def any_record(self, data: st.DataObject) -> Record:
         makers: list[Callable[[st.DataObject], Record]] = [
-            self.pledge_record, self.tranche_record, self.delivery_record, self.loi_record,
-            self.amendment_record, self.withdrawal_record,
-        ]  # fmt: skip
+            self.pledge_record,
+            self.tranche_record,
+            self.delivery_record,
+            self.loi_record,
+            self.amendment_record,
+            self.withdrawal_record,
+        ]
         make = data.draw(st.sampled_from(makers))
         return make(data)
 
@@ -663,12 +707,14 @@ class LedgerMachine(RuleBasedStateMachine):
         for _ in range(data.draw(st.integers(1, 4))):
             parent = data.draw(st.sampled_from(nodes))
             child = tranche(
-                self.new_id("t"), parent["id"],
+                self.new_id("t"),
+                parent["id"],
                 self.amount(data, room[parent["id"]], careful=careful),
-                unit=parent["unit"], sector=data.draw(st.sampled_from(SECTORS)),
+                unit=parent["unit"],
+                sector=data.draw(st.sampled_from(SECTORS)),
                 on=self.when(data, date.fromisoformat(parent["announced_on"]), careful=careful),
                 bound=data.draw(bounds),
-            )  # fmt: skip
+            )
             amount = Decimal(child["amount"])
             room[parent["id"]] -= max(amount, ZERO)
             room[child["id"]] = amount
@@ -676,12 +722,15 @@ class LedgerMachine(RuleBasedStateMachine):
             nodes.append(child)
         if data.draw(st.booleans()):
             target = data.draw(st.sampled_from(nodes))
-            records.append(delivery(
-                self.new_id("d"), target["id"],
-                self.amount(data, room[target["id"]], careful=careful),
-                unit=target["unit"],
-                on=self.when(data, date.fromisoformat(target["announced_on"]), careful=careful),
-            ))  # fmt: skip
+            records.append(
+                delivery(
+                    self.new_id("d"),
+                    target["id"],
+                    self.amount(data, room[target["id"]], careful=careful),
+                    unit=target["unit"],
+                    on=self.when(data, date.fromisoformat(target["announced_on"]), careful=careful),
+                )
+            )
         self.submit(*records)
 
     @precondition(lambda self: bool(self.model.nodes))
@@ -726,11 +775,16 @@ class LedgerMachine(RuleBasedStateMachine):
         records = [first]
         if first["type"] in ("pledge", "tranche") and data.draw(st.booleans()):
             # Build on the first record inside the same batch.
-            records.append(tranche(
-                self.new_id("t"), first["id"], self.amount(data), unit=first["unit"],
-                sector=data.draw(st.sampled_from(SECTORS)),
-                on=self.when(data, date.fromisoformat(first["announced_on"])),
-            ))  # fmt: skip
+            records.append(
+                tranche(
+                    self.new_id("t"),
+                    first["id"],
+                    self.amount(data),
+                    unit=first["unit"],
+                    sector=data.draw(st.sampled_from(SECTORS)),
+                    on=self.when(data, date.fromisoformat(first["announced_on"])),
+                )
+            )
         records.extend(self.any_record(data) for _ in range(data.draw(st.integers(0, 2))))
         self.submit(*records)
 
@@ -804,8 +858,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def check_view(self, view: NodeView) -> None:
         node = self.model.nodes[view.id]
         assert (view.amount, view.unit, view.bound.value, view.active) == (
-            node.amount, node.unit, node.bound, node.active,
-        )  # fmt: skip
+            node.amount,
+            node.unit,
+            node.bound,
+            node.active,
+        )
         active = [t for t in view.tranches if t.active]
         assert view.allocated == sum((t.amount for t in active), ZERO)
         assert view.allocated == self.model.allocated(node)
@@ -819,8 +876,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert view.delivered <= view.amount  # invariant 3
         for d in view.deliveries:
             assert (d.amount, d.active) == (
-                self.model.deliveries[d.id].amount, self.model.deliveries[d.id].active,
-            )  # fmt: skip
+                self.model.deliveries[d.id].amount,
+                self.model.deliveries[d.id].active,
+            )
         for child in view.tranches:
             self.check_view(child)
 
@@ -832,8 +890,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for letter in self.model.letters.values():
             view = self.ledger.letter(letter.id)
             assert (view.amount, view.bound.value, view.active) == (
-                letter.amount, letter.bound, letter.active,
-            )  # fmt: skip
+                letter.amount,
+                letter.bound,
+                letter.active,
+            )
 
     @invariant()
     def replay_gives_the_same_state(self) -> None:

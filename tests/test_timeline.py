@@ -102,8 +102,12 @@ def test_growth_with_a_drop_and_a_gap(ledger: Ledger) -> None:
     table: dict[date, dict[tuple[str | None, str], tuple[Any, ...]]] = defaultdict(dict)
     for p in points:
         table[p.period_end][(p.key, p.unit)] = (p.pledged, p.allocated, p.intended)
-    assert list(table) == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 31),
-                           date(2025, 4, 30)]  # fmt: skip
+    assert list(table) == [
+        date(2025, 1, 31),
+        date(2025, 2, 28),
+        date(2025, 3, 31),
+        date(2025, 4, 30),
+    ]
     assert table[date(2025, 1, 31)] == {
         ("cross-sector", "USD"): (100, 0, 0),
         ("energy/gas", "USD"): (0, 0, 7),
@@ -135,9 +139,15 @@ def test_points_are_frozen_and_json_shaped(ledger: Ledger) -> None:
     ledger.record(pledge("p", "100.50", on="2025-01-10"))
     (point,) = ledger.timeline("agreement", every="year")
     assert point.as_dict() == {
-        "period_end": "2025-12-31", "agreement": None, "unit": "USD", "pledged": "100.50",
-        "allocated": "0", "delivered": "0", "intended": "0", "unallocated": "100.50",
-    }  # fmt: skip
+        "period_end": "2025-12-31",
+        "agreement": None,
+        "unit": "USD",
+        "pledged": "100.50",
+        "allocated": "0",
+        "delivered": "0",
+        "intended": "0",
+        "unallocated": "100.50",
+    }
     with pytest.raises(AttributeError):
         point.pledged = Decimal(1)  # type: ignore[misc]
 
@@ -173,16 +183,33 @@ def test_cli_json_csv_and_table(db: str) -> None:
     result = run(db, "--every", "year", "--depth", "1", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert list(csv.reader(io.StringIO(result.stdout))) == [
-        ["period_end", "sector", "unit", "pledged", "allocated", "delivered", "intended",
-         "unallocated"],
+        [
+            "period_end",
+            "sector",
+            "unit",
+            "pledged",
+            "allocated",
+            "delivered",
+            "intended",
+            "unallocated",
+        ],
         ["2025-12-31", "cross-sector", "USD", "60", "0", "0", "0", "60"],
         ["2025-12-31", "energy", "USD", "40", "40", "0", "0", "0"],
-    ]  # fmt: skip
+    ]
     result = run(db, "--by", "pledger", "--every", "month", "--from", "2025-04-01")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["PERIOD", "END", "PLEDGER", "UNIT", "PLEDGED", "ALLOCATED",
-                                "UNALLOCATED", "DELIVERED", "INTENDED"]  # fmt: skip
+    assert lines[0].split() == [
+        "PERIOD",
+        "END",
+        "PLEDGER",
+        "UNIT",
+        "PLEDGED",
+        "ALLOCATED",
+        "UNALLOCATED",
+        "DELIVERED",
+        "INTENDED",
+    ]
     assert [line.split()[0] for line in lines[2:]] == ["2025-04-30", "2025-05-31"]
     assert "100" in lines[-1]
     assert json.loads(run(db, "--known-at", "2000-01-01", "--format", "json").stdout) == []

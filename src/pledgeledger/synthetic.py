@@ -29,16 +29,53 @@ import attrs
 __all__ = ["generate", "write_jsonl"]
 
 COUNTRIES = [
-    "Japan", "United States", "Korea", "Germany", "France", "India", "Brazil", "Canada",
-    "Australia", "Saudi Arabia", "UAE", "Qatar", "Norway", "Indonesia", "Mexico", "Chile",
-    "Kenya", "Nigeria", "Egypt", "Turkey", "Poland", "Italy", "Spain", "Vietnam",
-]  # fmt: skip
+    "Japan",
+    "United States",
+    "Korea",
+    "Germany",
+    "France",
+    "India",
+    "Brazil",
+    "Canada",
+    "Australia",
+    "Saudi Arabia",
+    "UAE",
+    "Qatar",
+    "Norway",
+    "Indonesia",
+    "Mexico",
+    "Chile",
+    "Kenya",
+    "Nigeria",
+    "Egypt",
+    "Turkey",
+    "Poland",
+    "Italy",
+    "Spain",
+    "Vietnam",
+]
 SECTORS = [
-    "energy", "energy/nuclear", "energy/gas", "energy/solar", "energy/wind", "chips",
-    "chips/fabs", "ai", "ai/datacenters", "shipbuilding", "minerals", "minerals/lithium",
-    "pharma", "infrastructure", "infrastructure/rail", "infrastructure/ports", "defence",
-    "defence/missiles", "agriculture", "cross-sector",
-]  # fmt: skip
+    "energy",
+    "energy/nuclear",
+    "energy/gas",
+    "energy/solar",
+    "energy/wind",
+    "chips",
+    "chips/fabs",
+    "ai",
+    "ai/datacenters",
+    "shipbuilding",
+    "minerals",
+    "minerals/lithium",
+    "pharma",
+    "infrastructure",
+    "infrastructure/rail",
+    "infrastructure/ports",
+    "defence",
+    "defence/missiles",
+    "agriculture",
+    "cross-sector",
+]
 UNITS = ["USD", "USD", "USD", "EUR", "JPY", "t LNG/yr"]
 OUTLETS = ["Reuters", "Nikkei Asia", "Financial Times", "Bloomberg", "AP", "Le Monde"]
 WINDOW = 400
@@ -234,9 +271,12 @@ class _Generator:
         party, counterparty = self.rng.sample(COUNTRIES, 2)
         amount = self._amount(10 ** self.rng.randint(3, 10))
         record.update(
-            party=party, counterparty=counterparty, amount=self._fig(amount),
-            unit=self.rng.choice(UNITS), sector=self.rng.choice(SECTORS),
-        )  # fmt: skip
+            party=party,
+            counterparty=counterparty,
+            amount=self._fig(amount),
+            unit=self.rng.choice(UNITS),
+            sector=self.rng.choice(SECTORS),
+        )
         on = self._pick(self.day - timedelta(days=60))
         if self.agreements and self.rng.random() < 0.4:
             record["agreement"] = self.rng.choice(self.agreements[-30:])
@@ -327,8 +367,15 @@ class _Generator:
     # -- the stream ------------------------------------------------------------------------
 
     def events(self) -> Iterator[dict[str, Any]]:
-        kinds = [self.pledge, self.tranche, self.delivery, self.loi, self.amendment,
-                 self.withdrawal, self.agreement]  # fmt: skip
+        kinds = [
+            self.pledge,
+            self.tranche,
+            self.delivery,
+            self.loi,
+            self.amendment,
+            self.withdrawal,
+            self.agreement,
+        ]
         weights = [18, 30, 24, 8, 13, 5, 0.3]
         produced = 0
         for _ in range(3):

@@ -72,9 +72,14 @@ class DeliveryView:
     @classmethod
     def of(cls, d: DeliveryNode) -> DeliveryView:
         return cls(
-            d.id, d.amount, d.unit, d.world_date, d.active, d.record.sources,
+            d.id,
+            d.amount,
+            d.unit,
+            d.world_date,
+            d.active,
+            d.record.sources,
             tuple(CorrectionView.of(c) for c in d.corrections),
-        )  # fmt: skip
+        )
 
 
 @attrs.frozen
@@ -144,10 +149,19 @@ class LetterView:
     def of(cls, letter: LetterState) -> LetterView:
         r = letter.record
         return cls(
-            r.id, r.party, r.counterparty, letter.amount, r.unit, letter.bound, r.sector,
-            r.agreement, r.announced_on, letter.active, r.sources,
+            r.id,
+            r.party,
+            r.counterparty,
+            letter.amount,
+            r.unit,
+            letter.bound,
+            r.sector,
+            r.agreement,
+            r.announced_on,
+            letter.active,
+            r.sources,
             tuple(CorrectionView.of(c) for c in letter.corrections),
-        )  # fmt: skip
+        )
 
 
 def _library_version() -> str:

@@ -51,9 +51,13 @@ def test_is_found_through_its_entry_point() -> None:
 def test_a_sheet_per_table(sample: Ledger, tmp_path: Path) -> None:
     workbook = _workbook(sample, tmp_path)
     assert workbook.sheetnames == [
-        "About", "Totals by sector", "Totals by agreement", "Totals by pledger",
-        "Totals by recipient", "Events",
-    ]  # fmt: skip
+        "About",
+        "Totals by sector",
+        "Totals by agreement",
+        "Totals by pledger",
+        "Totals by recipient",
+        "Events",
+    ]
     assert _workbook(sample, tmp_path, by="pledger", what="totals").sheetnames == [
         "Totals by pledger"
     ]
@@ -62,8 +66,15 @@ def test_a_sheet_per_table(sample: Ledger, tmp_path: Path) -> None:
 def test_figures_are_numbers_that_match_the_totals(sample: Ledger, tmp_path: Path) -> None:
     sheet = _workbook(sample, tmp_path)["Totals by agreement"]
     header = [c.value for c in sheet[1]]
-    assert header == ["agreement", "unit", "pledged", "allocated", "delivered", "intended",
-                      "unallocated"]  # fmt: skip
+    assert header == [
+        "agreement",
+        "unit",
+        "pledged",
+        "allocated",
+        "delivered",
+        "intended",
+        "unallocated",
+    ]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     expected = [
         [t.key, t.unit, t.pledged, t.allocated, t.delivered, t.intended, t.unallocated]
@@ -88,11 +99,22 @@ def test_figures_a_float_would_change_are_exact_text(tmp_path: Path) -> None:
         "small": "2250000000.50",
     }
     with Ledger.open(":memory:") as ledger:
-        ledger.record(*(
-            {"type": "pledge", "id": name, "pledger": name, "recipient": "B", "amount": amount,
-             "unit": "USD", "sector": "energy", "announced_on": "2025-01-01", "sources": src}
-            for name, amount in figures.items()
-        ))  # fmt: skip
+        ledger.record(
+            *(
+                {
+                    "type": "pledge",
+                    "id": name,
+                    "pledger": name,
+                    "recipient": "B",
+                    "amount": amount,
+                    "unit": "USD",
+                    "sector": "energy",
+                    "announced_on": "2025-01-01",
+                    "sources": src,
+                }
+                for name, amount in figures.items()
+            )
+        )
         workbook = _workbook(ledger, tmp_path)
     sheet = workbook["Totals by pledger"]
     header = [c.value for c in sheet[1]]
@@ -105,8 +127,10 @@ def test_figures_a_float_would_change_are_exact_text(tmp_path: Path) -> None:
         assert Decimal(repr(cell.value)) == Decimal(figures[name]), name
     events = workbook["Events"]
     header = [c.value for c in events[1]]
-    amounts = {row[header.index("id")].value: row[header.index("amount")].value
-               for row in events.iter_rows(min_row=2)}  # fmt: skip
+    amounts = {
+        row[header.index("id")].value: row[header.index("amount")].value
+        for row in events.iter_rows(min_row=2)
+    }
     assert amounts["huge"] == figures["huge"]
     energy = workbook["Totals by sector"]["C2"]  # every pledge above: more than any one figure
     assert (energy.value, energy.data_type) == (str(sum(map(Decimal, figures.values()))), "s")

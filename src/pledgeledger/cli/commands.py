@@ -580,8 +580,7 @@ def export(
                 exporter = exporter_for(output)
         except UnknownExporter as exc:
             raise click.UsageError(str(exc)) from None
-    options = ExportOptions(by=by, depth=depth, what=what, every=every,
-                            extra=_extra_options(extra))  # fmt: skip
+    options = ExportOptions(by=by, depth=depth, what=what, every=every, extra=_extra_options(extra))
     try:
         options = plan(exporter, None if to_stdout else output, options)
     except LedgerError as exc:

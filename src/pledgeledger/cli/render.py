@@ -162,8 +162,16 @@ def timeline_table(points: Iterable[TimelinePoint], by: Group) -> str:
     ]
     if not cells:
         return "(no timeline: nothing recorded matches)"
-    headers = ["PERIOD END", by.upper(), "UNIT", "PLEDGED", "ALLOCATED", "UNALLOCATED",
-               "DELIVERED", "INTENDED"]  # fmt: skip
+    headers = [
+        "PERIOD END",
+        by.upper(),
+        "UNIT",
+        "PLEDGED",
+        "ALLOCATED",
+        "UNALLOCATED",
+        "DELIVERED",
+        "INTENDED",
+    ]
     return table(headers, cells, numeric={3, 4, 5, 6, 7})
 
 

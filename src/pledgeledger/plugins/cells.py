@@ -47,10 +47,27 @@ Cell = str | int | Decimal | date | datetime | None
 """One value of a table: text, a whole number, an exact decimal, a date or time, or empty."""
 
 EVENT_COLUMNS = (
-    "position", "recorded_at", "type", "id", "date", "parent", "target", "pledger",
-    "recipient", "party", "counterparty", "agreement", "title", "parties", "sector", "amount",
-    "unit", "bound", "reason", "sources",
-)  # fmt: skip
+    "position",
+    "recorded_at",
+    "type",
+    "id",
+    "date",
+    "parent",
+    "target",
+    "pledger",
+    "recipient",
+    "party",
+    "counterparty",
+    "agreement",
+    "title",
+    "parties",
+    "sector",
+    "amount",
+    "unit",
+    "bound",
+    "reason",
+    "sources",
+)
 """The columns of the events table. ``date`` is the world date (``signed_on``, ``announced_on``
 or ``delivered_on``); ``parties`` and ``sources`` are joined into one cell each."""
 
@@ -103,8 +120,20 @@ def _event_row(logged: LoggedEvent) -> tuple[Cell, ...]:
         "date": e.world_date,
         "sources": _sources(e.sources),
     }
-    for name in ("parent", "target", "pledger", "recipient", "party", "counterparty",
-                 "agreement", "title", "sector", "amount", "unit", "reason"):  # fmt: skip
+    for name in (
+        "parent",
+        "target",
+        "pledger",
+        "recipient",
+        "party",
+        "counterparty",
+        "agreement",
+        "title",
+        "sector",
+        "amount",
+        "unit",
+        "reason",
+    ):
         values[name] = getattr(e, name, None)
     bound = getattr(e, "bound", None)
     values["bound"] = bound.value if isinstance(bound, Enum) else None

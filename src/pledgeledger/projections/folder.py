@@ -25,8 +25,20 @@ from pledgeledger.store.database import Tx
 __all__ = ["Folder"]
 
 # Positions in a cached record row (the columns of ``records`` after ``id``).
-(TYPE, ROOT, PARENT, SECTOR, PSECTOR, PTRANCHE, AGREEMENT, PLEDGER, RECIPIENT, UNIT, AMOUNT,
- ACTIVE) = range(12)  # fmt: skip
+(
+    TYPE,
+    ROOT,
+    PARENT,
+    SECTOR,
+    PSECTOR,
+    PTRANCHE,
+    AGREEMENT,
+    PLEDGER,
+    RECIPIENT,
+    UNIT,
+    AMOUNT,
+    ACTIVE,
+) = range(12)
 ZERO = Decimal(0)
 WORLD_DATE = {
     "agreement": "signed_on",
@@ -182,35 +194,73 @@ class Folder:
             value = Decimal(entry["amount"])
             if kind == "tranche":
                 row = [
-                    "tranche", parent[ROOT], parent_id, entry["sector"], parent[SECTOR],
-                    parent[PARENT] is not None, parent[AGREEMENT], parent[PLEDGER],
-                    parent[RECIPIENT], entry["unit"], value, True,
-                ]  # fmt: skip
+                    "tranche",
+                    parent[ROOT],
+                    parent_id,
+                    entry["sector"],
+                    parent[SECTOR],
+                    parent[PARENT] is not None,
+                    parent[AGREEMENT],
+                    parent[PLEDGER],
+                    parent[RECIPIENT],
+                    entry["unit"],
+                    value,
+                    True,
+                ]
                 self._put(record_id, row)
                 self.new_children.setdefault(parent_id, []).append(record_id)
                 self._node(row, value, day, at)
             else:
                 row = [
-                    "delivery", parent[ROOT], parent_id, parent[SECTOR], None, False,
-                    parent[AGREEMENT], parent[PLEDGER], parent[RECIPIENT], parent[UNIT], value,
+                    "delivery",
+                    parent[ROOT],
+                    parent_id,
+                    parent[SECTOR],
+                    None,
+                    False,
+                    parent[AGREEMENT],
+                    parent[PLEDGER],
+                    parent[RECIPIENT],
+                    parent[UNIT],
+                    value,
                     True,
-                ]  # fmt: skip
+                ]
                 self._put(record_id, row)
                 self._post(row, row[SECTOR], day, at, (ZERO, ZERO, value, ZERO))
         elif kind == "pledge":
             value = Decimal(entry["amount"])
             row = [
-                "pledge", record_id, None, entry["sector"], None, False, entry.get("agreement"),
-                entry["pledger"], entry["recipient"], entry["unit"], value, True,
-            ]  # fmt: skip
+                "pledge",
+                record_id,
+                None,
+                entry["sector"],
+                None,
+                False,
+                entry.get("agreement"),
+                entry["pledger"],
+                entry["recipient"],
+                entry["unit"],
+                value,
+                True,
+            ]
             self._put(record_id, row)
             self._node(row, value, day, at)
         elif kind == "loi":
             value = Decimal(entry["amount"])
             row = [
-                "loi", record_id, None, entry["sector"], None, False, entry.get("agreement"),
-                entry["party"], entry["counterparty"], entry["unit"], value, True,
-            ]  # fmt: skip
+                "loi",
+                record_id,
+                None,
+                entry["sector"],
+                None,
+                False,
+                entry.get("agreement"),
+                entry["party"],
+                entry["counterparty"],
+                entry["unit"],
+                value,
+                True,
+            ]
             self._put(record_id, row)
             self._post(row, row[SECTOR], day, at, (ZERO, ZERO, ZERO, value))
         elif kind == "agreement":
@@ -266,10 +316,23 @@ class Folder:
         num = tx.num
         if tx.backend == "sqlite":
             new = [
-                (i, r[0], r[1], r[2], r[3], r[4], int(bool(r[5])), r[6], r[7], r[8], r[9],
-                 None if r[10] is None else str(r[10]), int(r[11]))
+                (
+                    i,
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    int(bool(r[5])),
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    None if r[10] is None else str(r[10]),
+                    int(r[11]),
+                )
                 for i, r in self.new.items()
-            ]  # fmt: skip
+            ]
         else:
             text = tx.text
             new = []
@@ -321,11 +384,22 @@ class Folder:
                     text(unit),
                 )
                 agreement = None if agreement is None else text(agreement)
-            rows.append((
-                sector, agreement, pledger, recipient, unit, day, at,
-                num(p) if p else None, num(a) if a else None,
-                num(d) if d else None, num(i) if i else None, base,
-            ))  # fmt: skip
+            rows.append(
+                (
+                    sector,
+                    agreement,
+                    pledger,
+                    recipient,
+                    unit,
+                    day,
+                    at,
+                    num(p) if p else None,
+                    num(a) if a else None,
+                    num(d) if d else None,
+                    num(i) if i else None,
+                    base,
+                )
+            )
             for key in (
                 ("sector", sector, unit),
                 ("agreement", agreement or "", unit),

@@ -53,9 +53,20 @@ SCHEMA_VERSION = "4"
 
 GROUP_COLUMNS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
 RECORD_COLUMNS = (
-    "id", "type", "root", "parent", "sector", "parent_sector", "parent_tranche", "agreement",
-    "pledger", "recipient", "unit", "amount", "active",
-)  # fmt: skip
+    "id",
+    "type",
+    "root",
+    "parent",
+    "sector",
+    "parent_sector",
+    "parent_tranche",
+    "agreement",
+    "pledger",
+    "recipient",
+    "unit",
+    "amount",
+    "active",
+)
 FIGURES = ("pledged", "allocated", "delivered", "intended")
 ZERO = Decimal(0)
 
@@ -369,16 +380,35 @@ class ReadModels:
         missing row equal to one whose figures are all zero. Both sides stream in key order
         and are merged, so memory stays flat whatever the size of the tables.
         """
-        postings_keys = ("sector", "COALESCE(agreement, '')", "pledger", "recipient", "unit",
-                         "world_date", "recorded_at")  # fmt: skip
+        postings_keys = (
+            "sector",
+            "COALESCE(agreement, '')",
+            "pledger",
+            "recipient",
+            "unit",
+            "world_date",
+            "recorded_at",
+        )
         sums = ", ".join(tx.sum(f) for f in FIGURES)
         checks = [
-            ("records", live.records, rebuilt.records, ("id",),
-             ", ".join(RECORD_COLUMNS[1:]), False),
-            ("totals", live.totals, rebuilt.totals, ("grp", "key", "unit"),
-             ", ".join(FIGURES), False),
+            (
+                "records",
+                live.records,
+                rebuilt.records,
+                ("id",),
+                ", ".join(RECORD_COLUMNS[1:]),
+                False,
+            ),
+            (
+                "totals",
+                live.totals,
+                rebuilt.totals,
+                ("grp", "key", "unit"),
+                ", ".join(FIGURES),
+                False,
+            ),
             ("postings", live.postings, rebuilt.postings, postings_keys, sums, True),
-        ]  # fmt: skip
+        ]
         problems: list[str] = []
         for label, left, right, keys, values, grouped in checks:
             key_sql = ", ".join(keys)

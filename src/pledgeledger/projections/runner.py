@@ -171,9 +171,15 @@ class Runner:
                 if check is not None:
                     check.bind(tx, folder)
                 new = self.fold(
-                    tx, folder, position, limit=REBUILD_COMMIT, stop=head, check=check,
-                    seen=seen if progress is not None else None, flush_every=None,
-                )  # fmt: skip
+                    tx,
+                    folder,
+                    position,
+                    limit=REBUILD_COMMIT,
+                    stop=head,
+                    check=check,
+                    seen=seen if progress is not None else None,
+                    flush_every=None,
+                )
             with self.db.write(exclusive=False) as tx:
                 self.models.check_claim(tx, token)
                 folder.bind(tx)

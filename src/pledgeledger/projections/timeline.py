@@ -48,9 +48,15 @@ def timeline_points(
         for series in sorted(shown, key=lambda s: row_order(*s)):
             pledged, allocated, delivered, intended = totals[series]
             yield TimelinePoint(
-                group=by, key=series[0], unit=series[1], period_end=day, pledged=pledged,
-                allocated=allocated, delivered=delivered, intended=intended,
-            )  # fmt: skip
+                group=by,
+                key=series[0],
+                unit=series[1],
+                period_end=day,
+                pledged=pledged,
+                allocated=allocated,
+                delivered=delivered,
+                intended=intended,
+            )
 
     for key, unit, day, figures in changes:
         key = roll_up(key, depth)

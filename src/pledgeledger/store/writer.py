@@ -326,8 +326,11 @@ class Writer:
                     entry = fast_unstructure(event)
                     started, appended, aggregate_topic = _TOPICS[stream.cls]
                     if stream.version == 1:
-                        body = {"timestamp": moment, "originator_topic": aggregate_topic,
-                                "entry": entry}  # fmt: skip
+                        body = {
+                            "timestamp": moment,
+                            "originator_topic": aggregate_topic,
+                            "entry": entry,
+                        }
                         topic = started
                     else:
                         body = {"timestamp": moment, "entry": entry}

@@ -123,10 +123,13 @@ def _about(workbook: Workbook, view: LedgerView, options: ExportOptions) -> None
         ("as of (world date)", view.as_of),
         ("known at (recorded, UTC)", _excel_value(view.known_at)),
         ("sectors rolled up to depth", options.depth),
-        ("note", "pledged = allocated + unallocated; intended (letters of intent) is never "
-                 "part of pledged; units are never added together"),
+        (
+            "note",
+            "pledged = allocated + unallocated; intended (letters of intent) is never "
+            "part of pledged; units are never added together",
+        ),
         ("figures", FIGURES_NOTE),
-    ]  # fmt: skip
+    ]
     for label, value in rows:
         sheet.append([label, value])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)

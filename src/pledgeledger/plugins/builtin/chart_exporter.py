@@ -105,13 +105,32 @@ def _bars(ax: Axes, unit: str, rows: Sequence[Totals], by: str) -> None:
     intended = scaled([r.intended for r in rows])
     pledged = [a + u for a, u in zip(allocated, unallocated, strict=True)]
     ax.barh(positions, allocated, height=0.7, color=COLOURS["allocated"], label="allocated")
-    ax.barh(positions, unallocated, height=0.7, left=allocated, color=COLOURS["unallocated"],
-            label="unallocated (pledged, not yet allocated)")  # fmt: skip
-    ax.barh(positions, intended, height=0.7, left=pledged, color=COLOURS["intended"],
-            hatch="//", edgecolor="white", linewidth=0,
-            label="intended (letters of intent, non-binding)")  # fmt: skip
-    ax.barh(positions, scaled([r.delivered for r in rows]), height=0.22,
-            color=COLOURS["delivered"], label="delivered")  # fmt: skip
+    ax.barh(
+        positions,
+        unallocated,
+        height=0.7,
+        left=allocated,
+        color=COLOURS["unallocated"],
+        label="unallocated (pledged, not yet allocated)",
+    )
+    ax.barh(
+        positions,
+        intended,
+        height=0.7,
+        left=pledged,
+        color=COLOURS["intended"],
+        hatch="//",
+        edgecolor="white",
+        linewidth=0,
+        label="intended (letters of intent, non-binding)",
+    )
+    ax.barh(
+        positions,
+        scaled([r.delivered for r in rows]),
+        height=0.22,
+        color=COLOURS["delivered"],
+        label="delivered",
+    )
     for y, r in zip(positions, rows, strict=True):
         parts = []
         if r.pledged:
@@ -121,8 +140,9 @@ def _bars(ax: Axes, unit: str, rows: Sequence[Totals], by: str) -> None:
         if r.intended:
             parts.append(f"{_short(r.intended, divisor)} intended")
         end = float(max(r.pledged + r.intended, r.delivered) / divisor)
-        ax.text(end, y, "  " + ", ".join(parts), va="center", ha="left", fontsize=8.5,
-                color="#333333")  # fmt: skip
+        ax.text(
+            end, y, "  " + ", ".join(parts), va="center", ha="left", fontsize=8.5, color="#333333"
+        )
     ax.set_yticks(positions, keys, fontsize=9.5)
     # Top to bottom in key order; at least 2.5 slots high, so a lone bar stays a bar.
     pad = max(0.0, (2.5 - len(rows)) / 2)
@@ -167,8 +187,9 @@ def _totals_chart(view: LedgerView, options: ExportOptions) -> Figure:
     if not units:
         _empty(fig, "Nothing recorded yet")
         return fig
-    axes = fig.subplots(len(units), 1, squeeze=False,
-                        height_ratios=[0.9 + 0.38 * len(r) for r in units.values()])  # fmt: skip
+    axes = fig.subplots(
+        len(units), 1, squeeze=False, height_ratios=[0.9 + 0.38 * len(r) for r in units.values()]
+    )
     for ax, (unit, unit_rows) in zip(axes[:, 0], units.items(), strict=True):
         _bars(ax, unit, unit_rows, by)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -186,8 +207,9 @@ def _timeline_chart(view: LedgerView, options: ExportOptions) -> Figure:
     rows = view.timeline(by, every=options.every, depth=options.depth)
     units = _by_unit(rows)
     fig = _new_figure(len(units), [5] * len(units))
-    fig.suptitle(f"Cumulative totals per {options.every}, all {by}s together\n"
-                 f"{_subtitle(view)}", fontsize=12)  # fmt: skip
+    fig.suptitle(
+        f"Cumulative totals per {options.every}, all {by}s together\n{_subtitle(view)}", fontsize=12
+    )
     if not units:
         _empty(fig, "Nothing recorded yet")
         return fig
@@ -210,10 +232,17 @@ def _timeline_chart(view: LedgerView, options: ExportOptions) -> Figure:
                 continue
             # Lines drawn thinner the later they come, so equal figures (all pledged was
             # delivered) still show both lines.
-            (line,) = ax.plot(periods, values, drawstyle="steps-post", marker="o",
-                              markersize=3.5, linewidth=_WIDTHS[measure], label=measure,
-                              color=_LINE_COLOURS[measure],
-                              linestyle="--" if measure == "intended" else "-")  # fmt: skip
+            (line,) = ax.plot(
+                periods,
+                values,
+                drawstyle="steps-post",
+                marker="o",
+                markersize=3.5,
+                linewidth=_WIDTHS[measure],
+                label=measure,
+                color=_LINE_COLOURS[measure],
+                linestyle="--" if measure == "intended" else "-",
+            )
             legend.setdefault(measure, line)
             ends.append((values[-1], f" {_short(sums[periods[-1]][measure], divisor)}"))
         top = float(largest / divisor) * 1.15 or 1
@@ -224,8 +253,14 @@ def _timeline_chart(view: LedgerView, options: ExportOptions) -> Figure:
         _tidy(ax, axis="y", whole=divisor == 1)
     axes[-1, 0].tick_params(axis="x", labelrotation=30)
     ordered = [m for m in _MEASURES if m in legend]
-    fig.legend([legend[m] for m in ordered], ordered, loc="outside lower center",
-               ncols=len(ordered), frameon=False, fontsize=9)  # fmt: skip
+    fig.legend(
+        [legend[m] for m in ordered],
+        ordered,
+        loc="outside lower center",
+        ncols=len(ordered),
+        frameon=False,
+        fontsize=9,
+    )
     return fig
 
 
@@ -234,8 +269,7 @@ def _end_labels(ax: Axes, at: date, ends: list[tuple[float, str]], gap: float) -
     floor = -gap
     for value, text in sorted(ends):
         y = max(value, floor + gap)
-        ax.annotate(text, (at, value), xytext=(at, y), textcoords="data", fontsize=8.5,
-                    va="center")  # fmt: skip
+        ax.annotate(text, (at, value), xytext=(at, y), textcoords="data", fontsize=8.5, va="center")
         floor = y
 
 
@@ -254,8 +288,7 @@ def export_chart(view: LedgerView, out: BinaryIO, options: ExportOptions) -> Non
     with rc_context({"svg.hashsalt": "pledgeledger", "svg.fonttype": "path"}):
         fig = draw(view, options)
         if fmt == "png":
-            fig.savefig(out, format="png", dpi=150, metadata={"Software": None},
-                        facecolor="white")  # fmt: skip
+            fig.savefig(out, format="png", dpi=150, metadata={"Software": None}, facecolor="white")
             return
         buffer = io.BytesIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
