@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 )
 
 from pledgeledger.domain.periods import Every
+from pledgeledger.domain.progress import Progress
 from pledgeledger.domain.records import Event
 from pledgeledger.domain.totals import GROUPS, Group, TimelinePoint, Totals
 from pledgeledger.errors import ConcurrencyError, LedgerError, NotFound, StaleView
@@ -58,8 +59,6 @@ from pledgeledger.view import LetterView, LoggedEvent, NodeView
 __all__ = ["Ledger", "RecordResult", "ReplayReport"]
 
 Clock = Callable[[], datetime]
-Progress = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` during long work."""
 
 MAX_ATTEMPTS = 8
 PAGE = 1000

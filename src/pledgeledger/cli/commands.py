@@ -30,6 +30,7 @@ from pledgeledger.cli.render import (
     totals_table,
 )
 from pledgeledger.domain.periods import EVERY, Every
+from pledgeledger.domain.progress import Progress
 from pledgeledger.domain.totals import GROUPS, Group
 from pledgeledger.errors import LedgerError, StaleView
 from pledgeledger.formats.jsonl import dump_jsonl
@@ -135,7 +136,7 @@ _format_option = click.option(
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+def _progress(label: str) -> Iterator[Progress]:
     """A progress callback drawing click's bar on stderr, only when a person is watching.
 
     It is called once per event, millions of times on a big ledger: the bar is redrawn at most

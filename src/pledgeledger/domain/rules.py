@@ -32,11 +32,10 @@ from pledgeledger.domain.records import (
     Tranche,
     Withdrawal,
 )
+from pledgeledger.domain.totals import ZERO
 from pledgeledger.errors import InvalidRecord, Refused
 
 __all__ = ["AgreementState", "DeliveryNode", "LetterState", "Node", "PledgeTree", "check_shape"]
-
-ZERO = Decimal(0)
 
 
 def check_shape(event: Event) -> None:

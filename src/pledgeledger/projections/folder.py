@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from pledgeledger.domain.totals import ZERO
 from pledgeledger.projections.readmodels import RECORD_COLUMNS, TableSet
 from pledgeledger.store.database import Tx
 
@@ -39,7 +40,6 @@ __all__ = ["Folder"]
     AMOUNT,
     ACTIVE,
 ) = range(12)
-ZERO = Decimal(0)
 WORLD_DATE = {
     "agreement": "signed_on",
     "pledge": "announced_on",

@@ -42,7 +42,7 @@ from typing import Any
 
 import attrs
 
-from pledgeledger.domain.totals import Group, Totals
+from pledgeledger.domain.totals import ZERO, Group, Totals, roll_up, row_order
 from pledgeledger.errors import ConcurrencyError
 from pledgeledger.store.database import Database, Tx
 
@@ -68,7 +68,6 @@ RECORD_COLUMNS = (
     "active",
 )
 FIGURES = ("pledged", "allocated", "delivered", "intended")
-ZERO = Decimal(0)
 
 
 @attrs.frozen
@@ -164,12 +163,6 @@ def _key(group: Group, raw: str | None, tx: Tx) -> str | None:
 
 def _where(conditions: list[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
-
-
-def _rolled(key: str | None, group: Group, depth: int | None) -> str | None:
-    if depth is None or group != "sector" or key is None:
-        return key
-    return "/".join(key.split("/")[:depth])
 
 
 def _dec(value: Any) -> Decimal:
@@ -323,7 +316,7 @@ class ReadModels:
             )
         grouped: dict[tuple[str | None, str], list[Decimal]] = {}
         for raw_key, unit, *values in rows:
-            key = _rolled(_key(by, raw_key, tx), by, depth)
+            key = roll_up(_key(by, raw_key, tx), depth)  # the ledger allows depth for sectors only
             row = grouped.get((key, tx.untext(unit)))
             if row is None:
                 grouped[(key, tx.untext(unit))] = [_dec(v) for v in values]
@@ -331,7 +324,7 @@ class ReadModels:
                 for i, value in enumerate(values):
                     row[i] += _dec(value)
         result = [Totals(by, key, unit, *f) for (key, unit), f in grouped.items() if any(f)]
-        result.sort(key=lambda r: (r.key is None, r.key or "", r.unit))
+        result.sort(key=lambda r: row_order(r.key, r.unit))
         return result
 
     def daily(

@@ -18,9 +18,10 @@ appends them, after catching up: so read models are never behind after a command
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 
+from pledgeledger.domain.progress import Progress
 from pledgeledger.projections.folder import Folder
 from pledgeledger.projections.readmodels import ReadModels, TableSet
 from pledgeledger.store.aggregates import RECORD_TOPICS
@@ -32,8 +33,6 @@ __all__ = ["Runner"]
 PAGE = 2000
 REBUILD_COMMIT = 20_000
 """Events folded per committed transaction while rebuilding the spare table set."""
-
-Progress = Callable[[int, int], None]
 
 
 class Checker(Protocol):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import gc
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -40,6 +40,7 @@ import msgspec
 from eventsourcing.persistence import Mapper, OperationalError
 from eventsourcing.utils import get_topic
 
+from pledgeledger.domain.progress import Progress
 from pledgeledger.domain.records import Event, LetterOfIntent, Pledge
 from pledgeledger.domain.rules import check_shape
 from pledgeledger.errors import DuplicateId, ImportFailed, LedgerError, Refused
@@ -83,8 +84,6 @@ CHUNK = 2000
 """Events checked between writes of the pending rows."""
 STREAM_CACHE = 20_000
 """Aggregates kept in memory during one batch (evicted ones are reloaded from the log)."""
-
-Progress = Callable[[int, int], None]
 
 
 @contextmanager

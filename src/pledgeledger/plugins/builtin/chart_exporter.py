@@ -26,7 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
-from pledgeledger.domain.totals import Totals
+from pledgeledger.domain.totals import ZERO, Totals
 from pledgeledger.plugins.exporter import TIMELINE, TOTALS, Exporter, ExportFailed, ExportOptions
 from pledgeledger.plugins.hookspecs import hookimpl
 from pledgeledger.view import LedgerView
@@ -219,7 +219,7 @@ def _timeline_chart(view: LedgerView, options: ExportOptions) -> Figure:
     for ax, (unit, unit_rows) in zip(axes[:, 0], units.items(), strict=True):
         sums: dict[date, dict[str, Decimal]] = {}
         for row in unit_rows:
-            at = sums.setdefault(row.period_end, dict.fromkeys(_MEASURES, Decimal(0)))
+            at = sums.setdefault(row.period_end, dict.fromkeys(_MEASURES, ZERO))
             for measure in _MEASURES:
                 at[measure] += getattr(row, measure)
         periods = sorted(sums)
