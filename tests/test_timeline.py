@@ -17,9 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import FakeClock, amendment, loi, pledge, tranche, withdrawal
-from pledgeledger import EVERY, GROUPS, Ledger, LedgerError, TimelinePoint, Totals
+from pledgeledger import EVERY, GROUPS, Ledger, LedgerError, Query, TimelinePoint, Totals
 from pledgeledger.cli import cli
 from pledgeledger.domain.periods import period_end
+from pledgeledger.projections.timeline import timeline_points
 from pledgeledger.synthetic import generate
 from test_readmodels import BACKENDS, PROPERTY, fresh_target
 
@@ -222,3 +223,26 @@ def test_cli_usage_errors_exit_2(db: str) -> None:
     help_text = run(db, "--help").stdout
     for word in ("cumulative", "--every", "--known-at", "--from", "Examples"):
         assert word in help_text
+
+
+def test_periods_are_walked_one_by_one_and_quiet_ones_repeat() -> None:
+    def change(key: str, day: str, pledged: int) -> tuple[str, str, date, list[Decimal]]:
+        return (key, "USD", date.fromisoformat(day), [Decimal(pledged)] + [Decimal(0)] * 3)
+
+    changes = [
+        change("a", "2025-01-05", 1),
+        change("b", "2025-01-06", 1),
+        change("b", "2025-01-20", -1),  # gone by the end of its period: never shown
+        change("c", "2025-03-02", 2),
+    ]
+    query = Query(every="month", start=date(2025, 2, 1), as_of=date(2025, 5, 10))
+    points = [(str(p.period_end), p.key, str(p.pledged)) for p in timeline_points(changes, query)]
+    assert points == [
+        ("2025-02-28", "a", "1"),  # quiet: January's figures again (January itself left out)
+        ("2025-03-31", "a", "1"),
+        ("2025-03-31", "c", "2"),
+        ("2025-04-30", "a", "1"),
+        ("2025-04-30", "c", "2"),
+        ("2025-05-10", "a", "1"),  # carried on to the as-of date, which dates the last point
+        ("2025-05-10", "c", "2"),
+    ]

@@ -3,6 +3,8 @@ to its head, whatever is recorded (or replayed) after it was taken, on every bac
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,21 @@ import pytest
 from click.testing import CliRunner
 
 import pledgeledger.plugins.exporter
-from helpers import START, FakeClock, amendment, delivery, loi, pledge, tranche, withdrawal
-from pledgeledger import GROUPS, Ledger, StaleView
+import pledgeledger.view
+from helpers import START, FakeClock, amendment, dec, delivery, loi, pledge, tranche, withdrawal
+from pledgeledger import (
+    GROUPS,
+    Ledger,
+    LoggedEvent,
+    Query,
+    StaleView,
+    TimelinePoint,
+    Totals,
+    structure_event,
+)
 from pledgeledger.cli import cli
-from pledgeledger.view import LedgerView
+from pledgeledger.domain.query import QueryError
+from pledgeledger.view import LedgerView, Snapshot
 
 
 def _picture(ledger: Ledger, **narrow: Any) -> dict[str, Any]:
@@ -118,3 +131,121 @@ def test_export_takes_a_new_view_when_a_replay_made_its_view_stale(
     assert heads == [4, 8]
     assert "log position 8" in result.output
     assert '"q"' in out.read_text(encoding="utf-8")
+
+
+# -- a view reads a snapshot, never the ledger ----------------------------------------------
+
+
+class FakeSnapshot:
+    """A snapshot with no ledger behind it: only what :class:`Snapshot` promises."""
+
+    def __init__(self, head: int, events: list[LoggedEvent]) -> None:
+        self.head = head
+        self._events = events
+        self.asked: list[tuple[str, Query]] = []
+
+    def events(self) -> Iterator[LoggedEvent]:
+        return iter(self._events)
+
+    def totals(self, query: Query) -> list[Totals]:
+        self.asked.append(("totals", query))
+        return [Totals(query.by, "energy", "USD", *dec(100, 40, 10, 5))]
+
+    def timeline(self, query: Query) -> Iterator[TimelinePoint]:
+        self.asked.append(("timeline", query))
+        pledged, allocated, delivered, intended = dec(1, 0, 0, 0)
+        point = TimelinePoint(
+            group=query.by,
+            key=None,
+            unit="USD",
+            period_end=date(2025, 12, 31),
+            pledged=pledged,
+            allocated=allocated,
+            delivered=delivered,
+            intended=intended,
+        )
+        return iter([point])
+
+
+class FakeSource:
+    def __init__(self, snapshot: FakeSnapshot) -> None:
+        self.taken = 0
+        self._snapshot = snapshot
+
+    def snapshot(self) -> FakeSnapshot:
+        self.taken += 1
+        return self._snapshot
+
+
+def _logged(position: int, record: dict[str, Any], recorded_at: datetime) -> LoggedEvent:
+    return LoggedEvent(position, recorded_at, structure_event(record))
+
+
+def test_a_view_of_anything_that_gives_a_snapshot() -> None:
+    noon = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
+    events = [
+        _logged(1, pledge("p", "100", on="2025-01-10"), noon),
+        _logged(2, loi("late", "5", on="2025-03-01"), noon),  # after as_of
+        _logged(3, pledge("q", "7", on="2025-01-11"), noon + timedelta(hours=1)),  # after known_at
+        _logged(4, pledge("r", "8", on="2025-01-12"), noon),
+        _logged(9, pledge("s", "9", on="2025-01-12"), noon),  # after head
+    ]
+    snapshot = FakeSnapshot(7, events)
+    source = FakeSource(snapshot)
+    view = LedgerView.of(source, as_of=date(2025, 1, 31), known_at=datetime(2025, 2, 1, 12, 30))
+    assert source.taken == 1
+    assert view.head == 7
+    assert view.known_at == datetime(2025, 2, 1, 12, 30, tzinfo=UTC)  # naive is UTC
+    assert [logged.event.id for logged in view.events()] == ["p", "r"]
+    narrow: dict[str, Any] = {"as_of": view.as_of, "known_at": view.known_at}
+
+    rows = view.totals("sector", depth=1)
+    assert rows == (Totals("sector", "energy", "USD", *dec(100, 40, 10, 5)),)
+    assert view.totals("sector", depth=1) is rows  # cached: asked once
+    points = view.timeline("agreement", every="year")
+    assert [p.period_end for p in points] == [date(2025, 12, 31)]
+    assert view.timeline("agreement", every="year") is points
+    assert snapshot.asked == [
+        ("totals", Query(by="sector", depth=1, **narrow)),
+        ("timeline", Query(by="agreement", every="year", **narrow)),
+    ]
+    with pytest.raises(QueryError, match="depth"):
+        view.totals("pledger", depth=1)
+    assert len(snapshot.asked) == 2  # refused before the snapshot was asked
+    assert view.metadata()["known_at"] == "2025-02-01T12:30:00+00:00"
+
+
+def test_a_ledgers_snapshot_stays_at_its_head(ledger: Ledger) -> None:
+    _first_batches(ledger)
+    expected = ledger.totals(Query(by="pledger"))
+    snapshot: Snapshot = ledger.snapshot()
+    head = snapshot.head
+    _later_batches(ledger)
+    assert head == 4
+    assert snapshot.head == head
+    assert [logged.position for logged in snapshot.events()] == [1, 2, 3, 4]
+    assert list(snapshot.totals(Query(by="pledger"))) == expected
+    assert list(snapshot.totals(Query(by="pledger"))) != ledger.totals(Query(by="pledger"))
+
+
+def test_the_view_module_knows_nothing_of_the_ledger() -> None:
+    source = Path(pledgeledger.view.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imported = set()
+    for node in ast.walk(tree):  # TYPE_CHECKING blocks and function bodies included
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert imported, "the walk found the imports"
+    assert not {m for m in imported if m == "pledgeledger.ledger" or m == "pledgeledger"}
+    # Private members are its own: reached through self or cls only.
+    foreign = [
+        f"line {node.lineno}: .{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+    assert foreign == []

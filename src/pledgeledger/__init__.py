@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pledgeledger.domain.periods import EVERY
+    from pledgeledger.domain.query import Query
     from pledgeledger.domain.records import (
         Agreement,
         Amendment,
@@ -70,6 +71,7 @@ _LAZY = {
     "NodeView": "pledgeledger.view",
     "NotFound": "pledgeledger.errors",
     "Pledge": "pledgeledger.domain.records",
+    "Query": "pledgeledger.domain.query",
     "RecordResult": "pledgeledger.ledger",
     "Refused": "pledgeledger.errors",
     "ReplayReport": "pledgeledger.ledger",
@@ -123,6 +125,7 @@ __all__ = [
     "NodeView",
     "NotFound",
     "Pledge",
+    "Query",
     "RecordResult",
     "Refused",
     "ReplayReport",

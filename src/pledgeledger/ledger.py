@@ -31,8 +31,9 @@ from eventsourcing.persistence import (
 
 from pledgeledger.domain.periods import Every
 from pledgeledger.domain.progress import Progress
+from pledgeledger.domain.query import Query
 from pledgeledger.domain.records import Event
-from pledgeledger.domain.totals import GROUPS, Group, TimelinePoint, Totals
+from pledgeledger.domain.totals import Group, TimelinePoint, Totals
 from pledgeledger.errors import ConcurrencyError, LedgerError, NotFound, StaleView
 from pledgeledger.formats.converter import structure_event
 from pledgeledger.formats.fast import load_event
@@ -52,9 +53,9 @@ from pledgeledger.store.aggregates import (
 )
 from pledgeledger.store.application import LedgerApplication, persistence_env, resolve_target
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import StateReader, utc_text
+from pledgeledger.store.reading import StateReader
 from pledgeledger.store.writer import Writer, paused_gc
-from pledgeledger.view import LetterView, LoggedEvent, NodeView
+from pledgeledger.view import LetterView, LoggedEvent, NodeView, Snapshot
 
 __all__ = ["Ledger", "RecordResult", "ReplayReport"]
 
@@ -104,11 +105,16 @@ def _as_event(item: Event | Mapping[str, Any]) -> Event:
     return item
 
 
-def _check_grouping(by: str, depth: int | None) -> None:
-    if by not in GROUPS:
-        raise LedgerError(f"cannot group by {by!r}: choose one of {', '.join(GROUPS)}")
-    if depth is not None and (by != "sector" or depth < 1):
-        raise LedgerError("depth applies to --by sector and must be 1 or more")
+def _query_of(first: Group | Query, **settings: Any) -> Query:
+    """The query a reading method was asked: ``first`` when it is one, else one made of the
+    method's arguments (checked by :class:`Query`, and only there)."""
+    if not isinstance(first, Query):
+        return Query(by=first, **settings)
+    unset = Query()
+    mixed = sorted(name for name, value in settings.items() if value != getattr(unset, name))
+    if mixed:
+        raise TypeError(f"give a Query or {', '.join(mixed)}, not both (set them in the Query)")
+    return first
 
 
 @contextmanager
@@ -377,9 +383,15 @@ class Ledger:
         with self._reading() as (tx, tables):
             return Pin(tables.position(tx), self._models.generation(tx))
 
+    def snapshot(self) -> Snapshot:
+        """The ledger as it is now, read-only: every answer of the snapshot is of the events up
+        to the current head, whatever is recorded later (see :class:`~.view.LedgerView`, which
+        is made of one)."""
+        return _PinnedSnapshot(self, self._pin())
+
     def totals(
         self,
-        by: Group = "sector",
+        by: Group | Query = "sector",
         *,
         depth: int | None = None,
         as_of: date | None = None,
@@ -389,30 +401,20 @@ class Ledger:
 
         ``depth`` rolls sectors up to their first ``depth`` path segments; ``as_of`` counts
         events whose world date is on or before it; ``known_at`` counts events recorded at or
-        before it (a naive datetime is taken as UTC). Answered from the read models: no
-        replay, whatever the size of the log.
+        before it (a naive datetime is taken as UTC). A :class:`~pledgeledger.Query` may be
+        given instead of the arguments. Answered from the read models: no replay, whatever
+        the size of the log.
         """
-        return self._totals(by, depth, as_of, known_at, None)
+        return self._totals(_query_of(by, depth=depth, as_of=as_of, known_at=known_at), None)
 
-    def _totals(
-        self,
-        by: Group,
-        depth: int | None,
-        as_of: date | None,
-        known_at: datetime | None,
-        pin: Pin | None,
-    ) -> list[Totals]:
+    def _totals(self, query: Query, pin: Pin | None) -> list[Totals]:
         """:meth:`totals`, for the events up to ``pin.head`` when a ``pin`` is given."""
-        _check_grouping(by, depth)
-        known = None if known_at is None else utc_text(known_at)
         with self._reading_at(pin) as (tx, tables, upto):
-            return self._models.totals(
-                tx, tables, by, depth=depth, as_of=as_of, known_at=known, upto=upto
-            )
+            return self._models.totals(tx, tables, query, upto=upto)
 
     def iter_timeline(
         self,
-        by: Group = "sector",
+        by: Group | Query = "sector",
         *,
         every: Every = "month",
         depth: int | None = None,
@@ -422,30 +424,17 @@ class Ledger:
     ) -> Generator[TimelinePoint, None, None]:
         """:meth:`timeline`, streamed point by point (for very long timelines). It reads in
         one transaction while it is iterated: exhaust it or ``close()`` it."""
-        return self._iter_timeline(by, every, depth, as_of, known_at, start, None)
+        query = _query_of(by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start)
+        return self._iter_timeline(query, None)
 
-    def _iter_timeline(
-        self,
-        by: Group,
-        every: Every,
-        depth: int | None,
-        as_of: date | None,
-        known_at: datetime | None,
-        start: date | None,
-        pin: Pin | None,
-    ) -> Generator[TimelinePoint, None, None]:
+    def _iter_timeline(self, query: Query, pin: Pin | None) -> Generator[TimelinePoint, None, None]:
         """:meth:`iter_timeline`, for the events up to ``pin.head`` when a ``pin`` is given."""
-        _check_grouping(by, depth)
-        if start is not None and as_of is not None and start > as_of:
-            raise LedgerError(f"the timeline starts ({start}) after its as-of date ({as_of})")
-        known = None if known_at is None else utc_text(known_at)
         with self._reading_at(pin) as (tx, tables, upto):
-            changes = self._models.daily(tx, tables, by, known_at=known, until=as_of, upto=upto)
-            yield from timeline_points(changes, by, every, depth=depth, start=start, end=as_of)
+            yield from timeline_points(self._models.daily(tx, tables, query, upto=upto), query)
 
     def timeline(
         self,
-        by: Group = "sector",
+        by: Group | Query = "sector",
         *,
         every: Every = "month",
         depth: int | None = None,
@@ -458,14 +447,12 @@ class Ledger:
 
         ``depth``, ``as_of`` and ``known_at`` mean what they mean for :meth:`totals` (the
         timeline stops at ``as_of``: its last point is dated ``as_of`` if that falls inside a
-        period); ``start`` leaves out earlier points (earlier events still count). The last
-        point of each series equals its row of ``totals(as_of=..., known_at=...)``.
+        period); ``start`` leaves out earlier points (earlier events still count). A
+        :class:`~pledgeledger.Query` may be given instead of the arguments. The last point of
+        each series equals its row of ``totals(as_of=..., known_at=...)``.
         """
-        return list(
-            self.iter_timeline(
-                by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start
-            )
-        )
+        query = _query_of(by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start)
+        return list(self._iter_timeline(query, None))
 
     def _owner(self, ledger_id: str) -> LedgerAggregate:
         with self._reading() as (tx, tables):
@@ -554,3 +541,31 @@ class Ledger:
                 self._models.release(tx)
                 live.drop(tx)
         return ReplayReport(events, time.perf_counter() - started, tuple(problems))
+
+
+@attrs.frozen
+class _PinnedSnapshot:
+    """:meth:`Ledger.snapshot`: the reading half of a ledger, bounded by a :class:`Pin`.
+
+    The ledger stays private to it: a :class:`~pledgeledger.view.LedgerView` (and so an
+    exporter) reaches only these four members, none of which writes.
+    """
+
+    _ledger: Ledger
+    _pin: Pin
+
+    @property
+    def head(self) -> int:
+        return self._pin.head
+
+    def events(self) -> Iterator[LoggedEvent]:
+        for logged in self._ledger.events():
+            if logged.position > self._pin.head:
+                return
+            yield logged
+
+    def totals(self, query: Query) -> list[Totals]:
+        return self._ledger._totals(query, self._pin)
+
+    def timeline(self, query: Query) -> Iterator[TimelinePoint]:
+        return self._ledger._iter_timeline(query, self._pin)

@@ -2,24 +2,26 @@
 
 They are copies, not windows into the aggregates: nothing a caller does to them can change the
 ledger, and the internals can change without breaking anyone who reads these.
+
+A :class:`LedgerView` reads through a :class:`Snapshot`, a protocol defined here: this module
+sits below the ledger and knows nothing of it, so anything that can give a snapshot (the
+:class:`~pledgeledger.Ledger`, or a fake in a test) can be viewed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
+from pledgeledger.domain.periods import Every
+from pledgeledger.domain.query import Query
 from pledgeledger.domain.records import Amendment, Bound, Event, Source, Withdrawal
 from pledgeledger.domain.rules import DeliveryNode, LetterState, Node, PledgeTree
-
-if TYPE_CHECKING:
-    from pledgeledger.domain.periods import Every
-    from pledgeledger.domain.totals import Group, TimelinePoint, Totals
-    from pledgeledger.ledger import Ledger, Pin
+from pledgeledger.domain.totals import Group, TimelinePoint, Totals
 
 __all__ = [
     "CorrectionView",
@@ -28,6 +30,8 @@ __all__ = [
     "LetterView",
     "LoggedEvent",
     "NodeView",
+    "Snapshot",
+    "SnapshotSource",
 ]
 
 
@@ -173,48 +177,59 @@ def _library_version() -> str:
         return "0+unknown"
 
 
-class _Reader:
-    """The few read calls a :class:`LedgerView` needs, and nothing else.
+class Snapshot(Protocol):
+    """A read-only source pinned to one log position: all a :class:`LedgerView` reads.
 
-    Private on purpose: exporters see the view's methods, which return frozen records, and
-    never the :class:`Ledger` (which can write) or its event store. Every answer is for the
-    events up to ``pin.head``, whatever was recorded since (see :class:`LedgerView`).
+    Every answer is of the events up to ``head``, whatever was recorded since, and each call
+    answers afresh (the view caches). ``totals`` and ``timeline`` may raise
+    :class:`~pledgeledger.errors.StaleView` when they can no longer answer for ``head``.
     """
 
-    def __init__(self, ledger: Ledger, pin: Pin) -> None:
-        self._ledger = ledger
-        self._pin = pin
-        self._totals: dict[tuple[str, int | None], tuple[Totals, ...]] = {}
-        self._timelines: dict[tuple[str, str, int | None], tuple[TimelinePoint, ...]] = {}
+    @property
+    def head(self) -> int:
+        """The log position the snapshot is pinned to."""
+        ...
 
-    def events(self, head: int) -> Iterator[LoggedEvent]:
-        for logged in self._ledger.events():
-            if logged.position > head:
-                return
-            yield logged
+    def events(self) -> Iterator[LoggedEvent]:
+        """The events up to ``head``, in log order."""
+        ...
 
-    def totals(
-        self, by: Group, depth: int | None, as_of: date | None, known_at: datetime | None
-    ) -> tuple[Totals, ...]:
-        key = (by, depth)
-        if key not in self._totals:
-            rows = self._ledger._totals(by, depth, as_of, known_at, self._pin)
-            self._totals[key] = tuple(rows)
-        return self._totals[key]
+    def totals(self, query: Query) -> Iterable[Totals]:
+        """``Ledger.totals(query)``, for the events up to ``head``."""
+        ...
 
-    def timeline(
-        self,
-        by: Group,
-        every: Every,
-        depth: int | None,
-        as_of: date | None,
-        known_at: datetime | None,
-    ) -> tuple[TimelinePoint, ...]:
-        key = (by, every, depth)
-        if key not in self._timelines:
-            points = self._ledger._iter_timeline(by, every, depth, as_of, known_at, None, self._pin)
-            self._timelines[key] = tuple(points)
-        return self._timelines[key]
+    def timeline(self, query: Query) -> Iterable[TimelinePoint]:
+        """``Ledger.timeline(query)``, for the events up to ``head``."""
+        ...
+
+
+class SnapshotSource(Protocol):
+    """What :meth:`LedgerView.of` takes: anything that can give a :class:`Snapshot` of
+    itself as it is now (a :class:`~pledgeledger.Ledger` does)."""
+
+    def snapshot(self) -> Snapshot: ...
+
+
+class _Answers:
+    """A snapshot's answers, each computed on first use and kept: asked twice, a view gives
+    the very same rows, even if the second time could no longer be answered (StaleView)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._totals: dict[Query, tuple[Totals, ...]] = {}
+        self._timelines: dict[Query, tuple[TimelinePoint, ...]] = {}
+
+    def totals(self, query: Query) -> tuple[Totals, ...]:
+        found = self._totals.get(query)
+        if found is None:
+            found = self._totals[query] = tuple(self.snapshot.totals(query))
+        return found
+
+    def timeline(self, query: Query) -> tuple[TimelinePoint, ...]:
+        found = self._timelines.get(query)
+        if found is None:
+            found = self._timelines[query] = tuple(self.snapshot.timeline(query))
+        return found
 
 
 @attrs.frozen
@@ -235,24 +250,29 @@ class LedgerView:
     :class:`~pledgeledger.errors.StaleView` (take a new view; ``pledgeledger export`` does
     so by itself).
 
-    Made with :meth:`of`; the constructor's ``reader`` is private.
+    Made with :meth:`of`; the constructor's ``reader`` is private. A view holds a
+    :class:`Snapshot`, never the ledger itself, so nothing handed a view can write.
     """
 
     head: int
     as_of: date | None = None
     known_at: datetime | None = None
     version: str = attrs.field(factory=_library_version)
-    _reader: _Reader = attrs.field(alias="reader", kw_only=True, repr=False, eq=False)
+    _reader: _Answers = attrs.field(alias="reader", kw_only=True, repr=False, eq=False)
 
     @classmethod
     def of(
-        cls, ledger: Ledger, *, as_of: date | None = None, known_at: datetime | None = None
+        cls,
+        source: SnapshotSource,
+        *,
+        as_of: date | None = None,
+        known_at: datetime | None = None,
     ) -> LedgerView:
-        """A view of ``ledger`` as it is now, narrowed to ``as_of`` and ``known_at``."""
-        if known_at is not None and known_at.tzinfo is None:
-            known_at = known_at.replace(tzinfo=UTC)
-        pin = ledger._pin()  # the head, read where the read models are
-        return cls(pin.head, as_of, known_at, reader=_Reader(ledger, pin))
+        """A view of ``source`` (a :class:`~pledgeledger.Ledger`) as it is now, narrowed to
+        ``as_of`` and ``known_at`` (a naive ``known_at`` is UTC, as in a query)."""
+        narrowed = Query(as_of=as_of, known_at=known_at)  # checked the way queries are
+        snapshot = source.snapshot()
+        return cls(snapshot.head, narrowed.as_of, narrowed.known_at, reader=_Answers(snapshot))
 
     def _counts(self, logged: LoggedEvent) -> bool:
         if logged.position > self.head:
@@ -268,18 +288,20 @@ class LedgerView:
         again. The events are the ones ``pledgeledger import`` reads, so an export of them
         re-imports (see :func:`pledgeledger.unstructure_event`).
         """
-        return (logged for logged in self._reader.events(self.head) if self._counts(logged))
+        return (logged for logged in self._reader.snapshot.events() if self._counts(logged))
 
     def totals(self, by: Group = "sector", *, depth: int | None = None) -> tuple[Totals, ...]:
         """Totals per group and unit, as ``pledgeledger totals`` computes them."""
-        return self._reader.totals(by, depth, self.as_of, self.known_at)
+        query = Query(by=by, depth=depth, as_of=self.as_of, known_at=self.known_at)
+        return self._reader.totals(query)
 
     def timeline(
         self, by: Group = "sector", *, every: Every = "month", depth: int | None = None
     ) -> tuple[TimelinePoint, ...]:
         """Cumulative totals per group and unit at the end of every period (``every``: day,
         week, month, quarter or year), as ``Ledger.timeline`` computes them."""
-        return self._reader.timeline(by, every, depth, self.as_of, self.known_at)
+        query = Query(by=by, every=every, depth=depth, as_of=self.as_of, known_at=self.known_at)
+        return self._reader.timeline(query)
 
     def metadata(self) -> dict[str, str | int | None]:
         """What the snapshot is of, for exporters to embed: JSON-ready and deterministic."""

@@ -13,11 +13,12 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+import attrs
 import click
 
 from pledgeledger.cli.render import (
@@ -29,8 +30,9 @@ from pledgeledger.cli.render import (
     totals_json,
     totals_table,
 )
-from pledgeledger.domain.periods import EVERY, Every
+from pledgeledger.domain.periods import EVERY
 from pledgeledger.domain.progress import Progress
+from pledgeledger.domain.query import Query, QueryError
 from pledgeledger.domain.totals import GROUPS, Group
 from pledgeledger.errors import LedgerError, StaleView
 from pledgeledger.formats.jsonl import dump_jsonl
@@ -43,6 +45,7 @@ __all__ = ["cli", "main"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 class _Date(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
@@ -73,7 +76,7 @@ class _Instant(click.ParamType):  # type: ignore[type-arg]  # generic only in ne
                 param,
                 ctx,
             )
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parsed  # without an offset it is UTC: the Query it goes into says so
 
 
 class _State:
@@ -120,11 +123,77 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# -- the query options: each command words its help, one helper turns them into a Query --
+
+_QUERY_FIELDS = tuple(field.name for field in attrs.fields(Query))
+
+
+def _by_option(text: str, *, default: Group | None = "sector") -> Decorator:
+    return click.option(
+        "--by",
+        type=click.Choice(GROUPS),
+        default=default,
+        show_default=default is not None,
+        help=text,
+    )
+
+
+def _every_option(text: str) -> Decorator:
+    return click.option(
+        "--every", type=click.Choice(EVERY), default="month", show_default=True, help=text
+    )
+
+
+def _as_of_option(text: str) -> Decorator:
+    return click.option("--as-of", type=_Date(), help=text)
+
+
+def _known_at_option(text: str) -> Decorator:
+    return click.option("--known-at", type=_Instant(), help=text)
+
+
 _depth_option = click.option(
     "--depth",
     type=click.IntRange(min=1),
     help="Roll sector paths up to N segments (energy/nuclear -> energy with 1).",
 )
+_from_option = click.option(
+    "--from",
+    "start",
+    type=_Date(),
+    help="Leave out points before DATE (earlier events still count in the totals).",
+)
+
+
+def _query_options(
+    *options: Decorator, usage: Mapping[str, str] | None = None
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Add the query ``options`` (shown in the order given) to a command, and hand it one
+    ``query`` argument made of their values instead of the values themselves.
+
+    An option left out (``None``) takes the :class:`Query` default. A query the
+    :class:`Query` refuses is a usage error (exit 2), worded as ``QueryError.usage`` or, by the
+    field at fault, as ``usage`` says for this command.
+    """
+
+    def decorate(command: Callable[..., R]) -> Callable[..., R]:
+        @functools.wraps(command)
+        def with_query(*args: Any, **kwargs: Any) -> R:
+            given = {name: kwargs.pop(name) for name in _QUERY_FIELDS if name in kwargs}
+            try:
+                query = Query(**{name: value for name, value in given.items() if value is not None})
+            except QueryError as exc:
+                raise click.UsageError((usage or {}).get(exc.field, exc.usage)) from None
+            return command(*args, query=query, **kwargs)
+
+        decorated: Callable[..., R] = with_query
+        for option in reversed(options):  # click lists the last one applied first
+            decorated = option(decorated)
+        return decorated
+
+    return decorate
+
+
 _format_option = click.option(
     "--format",
     "fmt",
@@ -254,41 +323,28 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option(
-    "--by",
-    type=click.Choice(GROUPS),
-    default="sector",
-    show_default=True,
-    help="Group rows by this key. LOIs group under their party (pledger) and counterparty "
-    "(recipient).",
-)
-@_depth_option
-@click.option("--as-of", type=_Date(), help="Count events dated (world date) on or before DATE.")
-@click.option(
-    "--known-at",
-    type=_Instant(),
-    help="Count events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
+@_query_options(
+    _by_option(
+        "Group rows by this key. LOIs group under their party (pledger) and counterparty "
+        "(recipient)."
+    ),
+    _depth_option,
+    _as_of_option("Count events dated (world date) on or before DATE."),
+    _known_at_option(
+        "Count events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
+    ),
 )
 @_format_option
 @click.pass_obj
 @_friendly
-def totals(
-    state: _State,
-    by: Group,
-    depth: int | None,
-    as_of: date | None,
-    known_at: datetime | None,
-    fmt: str,
-) -> None:
+def totals(state: _State, query: Query, fmt: str) -> None:
     """Pledged, allocated, unallocated, delivered and intended per group and unit.
 
     pledged = allocated + unallocated in every row; units are never added together. By sector,
     each amount counts once, under the most specific sector known.
     """
-    if depth is not None and by != "sector":
-        raise click.UsageError("--depth applies only to --by sector")
     with state.ledger() as ledger:
-        rows = ledger.totals(by, depth=depth, as_of=as_of, known_at=known_at)
+        rows = ledger.totals(query)
     if fmt == "json":
         click.echo(totals_json(rows))
     elif fmt == "csv":
@@ -296,52 +352,28 @@ def totals(
             totals_csv,  # the csv exporter's writer, imported when needed
         )
 
-        click.echo(totals_csv(rows, by), nl=False)
+        click.echo(totals_csv(rows, query.by), nl=False)
     else:
-        click.echo(totals_table(rows, by))
+        click.echo(totals_table(rows, query.by))
 
 
 @cli.command()
-@click.option(
-    "--by",
-    type=click.Choice(GROUPS),
-    default="sector",
-    show_default=True,
-    help="One line per key of this group (and unit) in every period.",
-)
-@click.option(
-    "--every",
-    type=click.Choice(EVERY),
-    default="month",
-    show_default=True,
-    help="Length of a period; a point is dated the period's last day (weeks end on Sunday).",
-)
-@_depth_option
-@click.option(
-    "--from",
-    "start",
-    type=_Date(),
-    help="Leave out points before DATE (earlier events still count in the totals).",
-)
-@click.option("--as-of", type=_Date(), help="End the timeline at DATE (world date).")
-@click.option(
-    "--known-at",
-    type=_Instant(),
-    help="Count only events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
+@_query_options(
+    _by_option("One line per key of this group (and unit) in every period."),
+    _every_option(
+        "Length of a period; a point is dated the period's last day (weeks end on Sunday)."
+    ),
+    _depth_option,
+    _from_option,
+    _as_of_option("End the timeline at DATE (world date)."),
+    _known_at_option(
+        "Count only events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
+    ),
 )
 @_format_option
 @click.pass_obj
 @_friendly
-def timeline(
-    state: _State,
-    by: Group,
-    every: Every,
-    depth: int | None,
-    start: date | None,
-    as_of: date | None,
-    known_at: datetime | None,
-    fmt: str,
-) -> None:
+def timeline(state: _State, query: Query, fmt: str) -> None:
     """How the totals grew: cumulative pledged, allocated, unallocated, delivered and intended
     per group and unit at the end of every period of world time.
 
@@ -354,26 +386,15 @@ def timeline(
       pledgeledger timeline --by agreement --every month --format csv > growth.csv
       pledgeledger timeline --known-at 2025-12-31T00:00:00Z --format json
     """
-    if depth is not None and by != "sector":
-        raise click.UsageError("--depth applies only to --by sector")
-    if start is not None and as_of is not None and start > as_of:
-        raise click.UsageError(f"--from {start} is after --as-of {as_of}")
-    with (
-        state.ledger() as ledger,
-        closing(
-            ledger.iter_timeline(
-                by, every=every, depth=depth, as_of=as_of, known_at=known_at, start=start
-            )
-        ) as points,
-    ):
+    with state.ledger() as ledger, closing(ledger.iter_timeline(query)) as points:
         if fmt == "table":
-            click.echo(timeline_table(list(points), by))
+            click.echo(timeline_table(list(points), query.by))
             return
         from pledgeledger.plugins.cells import (
             timeline_csv,  # the csv exporter's writer, imported when needed
         )
 
-        pieces = timeline_json(points) if fmt == "json" else timeline_csv(points, by)
+        pieces = timeline_json(points) if fmt == "json" else timeline_csv(points, query.by)
         for piece in pieces:
             click.echo(piece, nl=False)
 
@@ -509,24 +530,18 @@ EXPORT_ATTEMPTS = 5
     help="What to export: totals, events, timeline or all, as the format offers "
     "(`pledgeledger plugins` lists them). Default: the format's first.",
 )
-@click.option(
-    "--by",
-    type=click.Choice(GROUPS),
-    help="Group totals by this key. Default: sector (csv, chart); every grouping (json).",
-)
-@_depth_option
-@click.option("--as-of", type=_Date(), help="Export events dated (world date) on or before DATE.")
-@click.option(
-    "--known-at",
-    type=_Instant(),
-    help="Export events recorded at or before DATETIME (ISO 8601; no offset means UTC).",
-)
-@click.option(
-    "--every",
-    type=click.Choice(EVERY),
-    default="month",
-    show_default=True,
-    help="Period of a timeline (--what timeline).",
+@_query_options(
+    _by_option(
+        "Group totals by this key. Default: sector (csv, chart); every grouping (json).",
+        default=None,
+    ),
+    _depth_option,
+    _as_of_option("Export events dated (world date) on or before DATE."),
+    _known_at_option(
+        "Export events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
+    ),
+    _every_option("Period of a timeline (--what timeline)."),
+    usage={"depth": "--depth applies only to sector totals"},  # --by may be left out here
 )
 @click.option(
     "-O",
@@ -543,11 +558,7 @@ def export(
     fmt: str | None,
     output: str,
     what: str | None,
-    by: Group | None,
-    depth: int | None,
-    as_of: date | None,
-    known_at: datetime | None,
-    every: Every,
+    query: Query,
     extra: tuple[str, ...],
 ) -> None:
     """Export the ledger with an exporter plugin: csv, json, jsonl and chart are built in.
@@ -568,8 +579,9 @@ def export(
     from pledgeledger.plugins.exporter import ExportOptions, export_to, plan
     from pledgeledger.plugins.manager import UnknownExporter, exporter_for, get_exporter
 
-    if depth is not None and by not in (None, "sector"):
-        raise click.UsageError("--depth applies only to sector totals")
+    # No --by leaves the grouping to the exporter (json writes every one), which the query
+    # (grouped by sector then) cannot say: the option's own value tells.
+    by: Group | None = click.get_current_context().params["by"]
     to_stdout = output == "-"
     with _plugin_warnings():
         try:
@@ -581,7 +593,9 @@ def export(
                 exporter = exporter_for(output)
         except UnknownExporter as exc:
             raise click.UsageError(str(exc)) from None
-    options = ExportOptions(by=by, depth=depth, what=what, every=every, extra=_extra_options(extra))
+    options = ExportOptions(
+        by=by, depth=query.depth, what=what, every=query.every, extra=_extra_options(extra)
+    )
     try:
         options = plan(exporter, None if to_stdout else output, options)
     except LedgerError as exc:
@@ -594,7 +608,7 @@ def export(
         for attempt in range(EXPORT_ATTEMPTS):
             # A replay finishing mid-export (while events are recorded) leaves the view
             # nothing to bound its totals by: StaleView, nothing written yet, so start over.
-            view = LedgerView.of(ledger, as_of=as_of, known_at=known_at)
+            view = LedgerView.of(ledger, as_of=query.as_of, known_at=query.known_at)
             try:
                 if to_stdout:
                     export_to(exporter, view, sys.stdout.buffer, options)

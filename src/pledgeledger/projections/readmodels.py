@@ -42,9 +42,11 @@ from typing import Any
 
 import attrs
 
+from pledgeledger.domain.query import Query
 from pledgeledger.domain.totals import ZERO, Group, Totals, roll_up, row_order
 from pledgeledger.errors import ConcurrencyError
 from pledgeledger.store.database import Database, Tx
+from pledgeledger.store.reading import utc_text
 
 __all__ = ["GROUP_COLUMNS", "SCHEMA_VERSION", "ReadModels", "TableSet"]
 
@@ -165,6 +167,23 @@ def _where(conditions: list[str]) -> str:
     return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
+def _conditions(query: Query, upto: int | None) -> tuple[list[str], list[Any]]:
+    """Which postings count for ``query`` (and ``upto``), as SQL conditions and parameters:
+    the one place that narrows them, for totals and the timeline alike."""
+    where: list[str] = []
+    params: list[Any] = []
+    if query.as_of is not None:
+        where.append("world_date <= ?")
+        params.append(query.as_of.isoformat())
+    if query.known_at is not None:
+        where.append("recorded_at <= ?")
+        params.append(utc_text(query.known_at))
+    if upto is not None:
+        where.append("base < ?")
+        params.append(upto)
+    return where, params
+
+
 def _dec(value: Any) -> Decimal:
     if value is None:
         return ZERO
@@ -274,40 +293,23 @@ class ReadModels:
     # -- queries ---------------------------------------------------------------------------
 
     def totals(
-        self,
-        tx: Tx,
-        tables: TableSet,
-        by: Group,
-        *,
-        depth: int | None = None,
-        as_of: date | None = None,
-        known_at: str | None = None,
-        upto: int | None = None,
+        self, tx: Tx, tables: TableSet, query: Query, *, upto: int | None = None
     ) -> list[Totals]:
         """Totals per key and unit, exactly as :func:`pledgeledger.projections.sum_postings`
-        gives them for the postings of the log (``known_at`` as :func:`codec.utc_text`).
+        gives them for the postings of the log (``every`` and ``start`` play no part).
 
         ``upto``: only the events up to that position, which must be one the set has
         committed (the ``totals`` table holds the latest figures only, so the postings are
         summed instead)."""
+        by = query.by  # one of GROUPS (the query checked it), so it names a column
         figures = ", ".join(FIGURES)
-        if as_of is None and known_at is None and upto is None:
+        where, params = _conditions(query, upto)
+        if not where:
             rows = tx.fetchall(
                 f"SELECT key, unit, {figures} FROM {tx.table(tables.totals)} WHERE grp = ?",
                 (by,),
             )
         else:
-            where: list[str] = []
-            params: list[Any] = []
-            if as_of is not None:
-                where.append("world_date <= ?")
-                params.append(as_of.isoformat())
-            if known_at is not None:
-                where.append("recorded_at <= ?")
-                params.append(known_at)
-            if upto is not None:
-                where.append("base < ?")
-                params.append(upto)
             sums = ", ".join(tx.sum(f) for f in FIGURES)
             rows = tx.fetchall(
                 f"SELECT {by}, unit, {sums} FROM {tx.table(tables.postings)} "
@@ -316,7 +318,7 @@ class ReadModels:
             )
         grouped: dict[tuple[str | None, str], list[Decimal]] = {}
         for raw_key, unit, *values in rows:
-            key = roll_up(_key(by, raw_key, tx), depth)  # the ledger allows depth for sectors only
+            key = roll_up(_key(by, raw_key, tx), query.depth)
             row = grouped.get((key, tx.untext(unit)))
             if row is None:
                 grouped[(key, tx.untext(unit))] = [_dec(v) for v in values]
@@ -328,28 +330,12 @@ class ReadModels:
         return result
 
     def daily(
-        self,
-        tx: Tx,
-        tables: TableSet,
-        by: Group,
-        *,
-        known_at: str | None = None,
-        until: date | None = None,
-        upto: int | None = None,
+        self, tx: Tx, tables: TableSet, query: Query, *, upto: int | None = None
     ) -> Iterator[tuple[str | None, str, date, list[Decimal]]]:
-        """Net changes per key, unit and world date, in date order (the timeline's input);
-        ``upto`` as for :meth:`totals`."""
-        where: list[str] = []
-        params: list[Any] = []
-        if known_at is not None:
-            where.append("recorded_at <= ?")
-            params.append(known_at)
-        if until is not None:
-            where.append("world_date <= ?")
-            params.append(until.isoformat())
-        if upto is not None:
-            where.append("base < ?")
-            params.append(upto)
+        """Net changes per key (not rolled up), unit and world date, in date order, up to
+        ``query.as_of``: the timeline's input; ``upto`` as for :meth:`totals`."""
+        by = query.by  # one of GROUPS (the query checked it), so it names a column
+        where, params = _conditions(query, upto)
         sums = ", ".join(tx.sum(f) for f in FIGURES)
         for raw_key, unit, day, *values in tx.stream(
             f"SELECT {by}, unit, world_date, {sums} FROM {tx.table(tables.postings)} "
