@@ -4,8 +4,9 @@ A pledge owns its tree of tranches and deliveries; an LOI and an agreement stand
 class here has ``check(event)``, which raises :class:`Refused` and changes nothing, and
 ``apply(event)``, which changes state and validates nothing (it runs again on every replay, so it
 must be deterministic and cheap). The eventsourcing aggregates in
-:mod:`pledgeledger.store.aggregates` call one then the other; the projections re-use ``apply`` so
-that both sides share one meaning.
+:mod:`pledgeledger.store.aggregates` call one then the other; the tests' reference fold
+(``tests/reference.py``), against which the read models are property-tested, re-uses ``apply``
+so that both sides share one meaning.
 
 Dates: besides invariant 5 ("an event may share its parent's date but not precede it"), a tree's
 corrections are barriers in world time. An amendment or withdrawal may not be dated before any
