@@ -47,6 +47,8 @@ from pledgeledger import (
     structure_event,
 )
 from pledgeledger.cli import cli
+from pledgeledger.projections.runner import Runner
+from pledgeledger.store.application import LedgerApplication
 
 
 def write(path: Path, *records: Record | str) -> Path:
@@ -491,13 +493,13 @@ def test_view_loads_the_owning_aggregate_once(
 ) -> None:
     ledger.record(agreement("acme"), pledge("p", "10"), tranche("t", "p", "4"), loi("l", "1"))
     loads: list[Any] = []
-    load = ledger._app.load
+    load = LedgerApplication.load
 
-    def counted(aggregate_id: Any) -> Any:
+    def counted(app: LedgerApplication, aggregate_id: Any) -> Any:
         loads.append(aggregate_id)
-        return load(aggregate_id)
+        return load(app, aggregate_id)
 
-    monkeypatch.setattr(ledger._app, "load", counted)
+    monkeypatch.setattr(LedgerApplication, "load", counted)
     for ledger_id in ("p", "t", "l", "acme"):
         loads.clear()
         ledger.view(ledger_id)
@@ -582,26 +584,31 @@ def test_replay_survives_a_write_inside_a_rebuild_page(
 
     with Ledger.open(ledger_target) as reader:
         reader.record(pledge("p", "100"), pledge("q", "10"))
-        log = reader._runner.log
+        log = Runner.log  # patched on the class: the other ledger's catch-ups pass through
 
         def interfering_log(
-            tx: Any, after: int, *, limit: int | None = None, stop: int | None = None
+            runner: Runner,
+            tx: Any,
+            after: int,
+            *,
+            limit: int | None = None,
+            stop: int | None = None,
         ) -> Any:
-            for row in log(tx, after, limit=limit, stop=stop):
+            for row in log(runner, tx, after, limit=limit, stop=stop):
                 yield row
                 if stop is not None and not writers:  # a rebuild page (catch-ups have none)
                     writers.append(threading.Thread(target=write_elsewhere))
                     writers[0].start()
                     writers[0].join(timeout=1.0)
 
-        monkeypatch.setattr(reader._runner, "log", interfering_log)
+        monkeypatch.setattr(Runner, "log", interfering_log)
         seen: list[tuple[int, int]] = []
         try:
             report = reader.replay(progress=lambda done, total: seen.append((done, total)))
         finally:
             for thread in writers:
                 thread.join()
-        monkeypatch.setattr(reader._runner, "log", log)
+        monkeypatch.setattr(Runner, "log", log)
         assert errors == []
         assert report.events == 2  # the rebuild stops at the head it saw; the swap adds r
         assert seen == [(1, 2), (2, 2)]

@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,10 @@ from hypothesis import strategies as st
 from helpers import FakeClock, Record, loi, pledge, tranche
 from pledgeledger import GROUPS, Event, Ledger, structure_event
 from pledgeledger.projections.folder import Folder
+from pledgeledger.projections.readmodels import ReadModels
 from pledgeledger.store.aggregates import ROOT_AGGREGATES, LedgerAggregate, root_id
+from pledgeledger.store.application import LedgerApplication, persistence_env
+from pledgeledger.store.database import Database
 from pledgeledger.store.reading import StateReader
 from pledgeledger.synthetic import generate, write_jsonl
 from reference import Posting, Projector, sum_postings
@@ -113,10 +117,35 @@ class Crash(Exception):
     """Stands for the process dying at that point."""
 
 
-def append_without_read_models(ledger: Ledger, records: list[Record], at: datetime) -> None:
+@attrs.frozen
+class Store:
+    """The store and read models under a ledger, opened beside it as another process would.
+
+    What these tests look at (positions, raw tables) is no part of :class:`Ledger`'s API, so
+    they open the database a second time through the store's own classes.
+    """
+
+    app: LedgerApplication
+    db: Database
+    models: ReadModels
+
+
+@contextmanager
+def store_at(target: str | Path) -> Iterator[Store]:
+    app = LedgerApplication(env=persistence_env(str(target)))
+    try:
+        db = Database(app.recorder)
+        yield Store(app, db, ReadModels(db))
+    finally:
+        app.close()
+
+
+def append_without_read_models(
+    ledger: Ledger, store: Store, records: list[Record], at: datetime
+) -> None:
     """Append events the way a writer that died before folding them would leave the log:
     with eventsourcing's own aggregates and ``Application.save``, read models untouched."""
-    app = ledger._app
+    app = store.app
     owners = {}
     for logged in ledger.events():
         owners[logged.event.id] = logged.event
@@ -164,11 +193,11 @@ def crashing_reader(after: int) -> Iterator[None]:
             raise Crash
         return original(self, topic, state)
 
-    StateReader.read = read  # type: ignore[method-assign]
+    StateReader.read = read  # type: ignore[method-assign]  # inject the crash
     try:
         yield
     finally:
-        StateReader.read = original  # type: ignore[method-assign]
+        StateReader.read = original  # type: ignore[method-assign]  # and undo it
 
 
 @contextmanager
@@ -181,18 +210,18 @@ def crashing_flush() -> Iterator[None]:
         if position is not None:
             raise Crash
 
-    Folder.flush = flush  # type: ignore[method-assign]
+    Folder.flush = flush  # type: ignore[method-assign]  # inject the crash
     try:
         yield
     finally:
-        Folder.flush = original  # type: ignore[method-assign]
+        Folder.flush = original  # type: ignore[method-assign]  # and undo it
 
 
-def position_and_head(ledger: Ledger) -> tuple[int, int]:
-    with ledger._db.read() as tx:
-        tables = ledger._models.live(tx)
+def position_and_head(store: Store) -> tuple[int, int]:
+    with store.db.read() as tx:
+        tables = store.models.live(tx)
         assert tables is not None
-        return tables.position(tx), ledger._db.head(tx)
+        return tables.position(tx), store.db.head(tx)
 
 
 MODES = ["record", "bypass", "crash-catch-up", "crash-write"]
@@ -225,27 +254,31 @@ def test_incremental_read_models_equal_rebuilt_ones(
 ) -> None:
     batches, modes, crash_after = scenario
     clock = FakeClock()
-    with fresh_target(backend) as target, Ledger.open(target, clock=clock) as ledger:
+    with (
+        fresh_target(backend) as target,
+        Ledger.open(target, clock=clock) as ledger,
+        store_at(target) as store,
+    ):
         for batch, mode, after in zip(batches, modes, crash_after, strict=True):
             if mode == "record":
                 ledger.record(*batch)
             elif mode == "bypass":
-                append_without_read_models(ledger, batch, clock())
+                append_without_read_models(ledger, store, batch, clock())
             elif mode == "crash-catch-up":
-                append_without_read_models(ledger, batch, clock())
-                before = position_and_head(ledger)
+                append_without_read_models(ledger, store, batch, clock())
+                before = position_and_head(store)
                 with crashing_reader(after), pytest.raises(Crash):
                     ledger.totals()
-                assert position_and_head(ledger) == before  # nothing half-applied
+                assert position_and_head(store) == before  # nothing half-applied
             else:
-                before = position_and_head(ledger)
+                before = position_and_head(store)
                 with crashing_flush(), pytest.raises(Crash):
                     ledger.record(*batch)
-                assert position_and_head(ledger) == before  # no event, no view row
+                assert position_and_head(store) == before  # no event, no view row
                 ledger.record(*batch)
         # The next query folds whatever is behind, exactly once.
         incremental = all_totals(ledger)
-        position, head = position_and_head(ledger)
+        position, head = position_and_head(store)
         assert position == head  # (PostgreSQL's ids have gaps where transactions rolled back)
         assert len(list(ledger.events())) == sum(len(b) for b in batches)
         assert incremental == expected_totals(reference(ledger))
@@ -303,10 +336,13 @@ def two(ledger_target: str) -> Iterator[tuple[Ledger, Ledger]]:
         yield a, b
 
 
-def test_read_your_writes_across_connections(two: tuple[Ledger, Ledger]) -> None:
+def test_read_your_writes_across_connections(
+    two: tuple[Ledger, Ledger], ledger_target: str
+) -> None:
     a, b = two
     a.record(pledge("p", "100"), tranche("t", "p", "30", sector="energy/solar"))
-    assert position_and_head(a) == (2, 2)  # folded before record() returned
+    with store_at(ledger_target) as store:
+        assert position_and_head(store) == (2, 2)  # folded before record() returned
     assert {r.key: r.pledged for r in b.totals()} == {"cross-sector": 70, "energy/solar": 30}
 
 
@@ -348,17 +384,19 @@ def test_stale_schema_version_is_rebuilt_on_open(ledger_target: str) -> None:
     with Ledger.open(ledger_target) as ledger:
         ledger.record(pledge("p", "100"), loi("l", "5"))
         expected = all_totals(ledger)
-        with ledger._db.write() as tx:
-            tx.execute(f"UPDATE {tx.table('pl_meta')} SET value = '0' WHERE key = 'version'")
-    with Ledger.open(ledger_target) as again:
+    with store_at(ledger_target) as store, store.db.write() as tx:
+        tx.execute(f"UPDATE {tx.table('pl_meta')} SET value = '0' WHERE key = 'version'")
+    with Ledger.open(ledger_target) as again, store_at(ledger_target) as store:
         assert all_totals(again) == expected
-        assert position_and_head(again) == (2, 2)
+        assert position_and_head(store) == (2, 2)
 
 
-def test_verify_reports_a_tampered_read_model_and_replay_repairs_it(ledger: Ledger) -> None:
+def test_verify_reports_a_tampered_read_model_and_replay_repairs_it(
+    ledger: Ledger, ledger_target: str
+) -> None:
     ledger.record(pledge("p", "100"), tranche("t", "p", "30"))
-    with ledger._db.write() as tx:
-        tables = ledger._models.live(tx)
+    with store_at(ledger_target) as store, store.db.write() as tx:
+        tables = store.models.live(tx)
         assert tables is not None
         tx.execute(
             f"UPDATE {tx.table(tables.totals)} SET pledged = pledged * 2 WHERE grp = 'pledger'"
@@ -397,8 +435,8 @@ def test_a_killed_import_leaves_nothing_and_a_killed_replay_leaves_the_old_views
         process.wait()
 
     killed(["import", str(big)], 0.7)
-    with Ledger.open(db) as ledger:
-        position, head = position_and_head(ledger)
+    with Ledger.open(db) as ledger, store_at(db) as store:
+        position, head = position_and_head(store)
         assert head in (50, 30_050)  # all or nothing
         assert position == head  # and the views in step with the log
         if head == 50:
@@ -406,8 +444,8 @@ def test_a_killed_import_leaves_nothing_and_a_killed_replay_leaves_the_old_views
             ledger.import_files([big])
         complete = all_totals(ledger)
     killed(["replay"], 0.6)
-    with Ledger.open(db) as ledger:
-        assert position_and_head(ledger) == (30_050, 30_050)
+    with Ledger.open(db) as ledger, store_at(db) as store:
+        assert position_and_head(store) == (30_050, 30_050)
         assert all_totals(ledger) == complete  # the live set was never touched
         assert ledger.replay(verify=True).problems == ()
         assert all_totals(ledger) == complete

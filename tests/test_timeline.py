@@ -150,7 +150,7 @@ def test_points_are_frozen_and_json_shaped(ledger: Ledger) -> None:
         "unallocated": "100.50",
     }
     with pytest.raises(AttributeError):
-        point.pledged = Decimal(1)  # type: ignore[misc]
+        point.pledged = Decimal(1)  # type: ignore[misc]  # frozen: the point of the test
 
 
 # -- the command ---------------------------------------------------------------------------

@@ -291,7 +291,7 @@ class Ledger:
                 # attempt. The next attempt takes the lock first, waiting its turn for it.
                 last_error = exc
                 wait_for_lock = self._db.backend == "sqlite" and isinstance(exc, OperationalError)
-                time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311
+                time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not crypto
                 continue
             return RecordResult(tuple(recorded), tuple(skipped))
         raise ConcurrencyError(

@@ -100,12 +100,12 @@ def _sources(sources: Sequence[object], indent: str) -> list[str]:
     for s in sources:
         parts = [getattr(s, "outlet", "")]
         if getattr(s, "published_on", None):
-            parts.append(str(s.published_on))  # type: ignore[attr-defined]  # Source
+            parts.append(str(s.published_on))  # type: ignore[attr-defined]  # a Source, typed object
         if getattr(s, "url", None):
-            parts.append(s.url)  # type: ignore[attr-defined]  # Source
+            parts.append(s.url)  # type: ignore[attr-defined]  # a Source, typed object
         lines.append(f"{indent}source: " + ", ".join(parts))
         if getattr(s, "quote", None):
-            lines.append(f'{indent}  "{s.quote}"')  # type: ignore[attr-defined]  # Source
+            lines.append(f'{indent}  "{s.quote}"')  # type: ignore[attr-defined]  # a Source, typed object
     return lines
 
 

@@ -3,8 +3,10 @@
 A pledge owns its tree of tranches and deliveries; an LOI and an agreement stand alone. Each
 class here has ``check(event)``, which raises :class:`Refused` and changes nothing, and
 ``apply(event)``, which changes state and validates nothing (it runs again on every replay, so it
-must be deterministic and cheap). The eventsourcing aggregates in :mod:`pledgeledger.aggregates`
-call one then the other; the projections re-use ``apply`` so that both sides share one meaning.
+must be deterministic and cheap). The eventsourcing aggregates in
+:mod:`pledgeledger.store.aggregates` call one then the other; the tests' reference fold
+(``tests/reference.py``), against which the read models are property-tested, re-uses ``apply``
+so that both sides share one meaning.
 
 Dates: besides invariant 5 ("an event may share its parent's date but not precede it"), a tree's
 corrections are barriers in world time. An amendment or withdrawal may not be dated before any
@@ -154,8 +156,64 @@ class PledgeTree:
                 yield from self.subtree(self.nodes[child])
 
     # -- invariants ------------------------------------------------------------------------
+    # One method per rule, so that each reads on its own and the refusal it raises is found by
+    # its invariant's number; ``check`` and ``_check_correction`` only decide which apply.
+
+    def check(self, event: Event) -> None:
+        """Raise :class:`Refused` if ``event`` cannot be recorded in this tree."""
+        check_shape(event)
+        self._check_dates(event)
+        match event:
+            case Tranche():
+                parent = self._parent(event)
+                self._check_room(event.id, parent, event.amount, ZERO)
+            case Delivery():
+                parent = self._parent(event)
+                self._check_deliveries(event.id, parent.id, event.amount)
+            case Amendment() | Withdrawal():
+                self._check_correction(event, self._target(event))
+            case _:
+                raise Refused(event.id, f"a {event.type} cannot be recorded inside a pledge's tree")
+
+    def _check_correction(self, event: Amendment | Withdrawal, target: Node | DeliveryNode) -> None:
+        match (event, target):
+            case (Amendment(bound=Bound()), DeliveryNode()):
+                raise Refused(event.id, f"delivery {event.target} has no bound to amend")
+            case (Amendment() as amendment, DeliveryNode() as delivery):
+                change = amendment.amount - delivery.amount
+                self._check_deliveries(amendment.id, delivery.parent, change)
+            case (Withdrawal(), DeliveryNode()):
+                pass  # a delivery holds nothing under it: withdrawing one only frees room
+            case (Withdrawal() as withdrawal, Node() as node):
+                self._check_nothing_delivered(withdrawal, node)
+            case (Amendment() as amendment, Node() as node):
+                self._check_not_below_allocated(amendment, node)
+                if node.parent is not None:
+                    parent = self.nodes[node.parent]
+                    self._check_room(amendment.id, parent, amendment.amount, node.amount)
+
+    def _check_dates(self, event: Event) -> None:
+        """The tree's date barriers (see the module's docstring): no event before a correction
+        already recorded, and no correction before anything already recorded."""
+        if event.world_date < self.barrier:
+            raise Refused(
+                event.id,
+                f"dated {event.world_date}, before a correction already recorded in pledge "
+                f"{self.root}'s tree ({self.barrier}); the ledger keeps each tree's corrections "
+                "in date order",
+                5,
+            )
+        if isinstance(event, Amendment | Withdrawal) and event.announced_on < self.latest:
+            raise Refused(
+                event.id,
+                f"dated {event.announced_on}, before events already recorded in pledge "
+                f"{self.root}'s tree (latest {self.latest}); a correction cannot precede what "
+                "it corrects",
+                5,
+            )
 
     def _parent(self, event: Tranche | Delivery) -> Node:
+        """Invariant 5 for a parent (it exists, is active, is not dated later), then 1 (unit)."""
         parent = self.nodes.get(event.parent)
         if parent is None:
             raise Refused(event.id, f"parent {event.parent} is not a pledge or tranche", 5)
@@ -173,17 +231,20 @@ class PledgeTree:
             )
         return parent
 
-    def _check_barrier(self, event: Event) -> None:
-        if event.world_date < self.barrier:
-            raise Refused(
-                event.id,
-                f"dated {event.world_date}, before a correction already recorded in pledge "
-                f"{self.root}'s tree ({self.barrier}); the ledger keeps each tree's corrections "
-                "in date order",
-                5,
-            )
+    def _target(self, event: Amendment | Withdrawal) -> Node | DeliveryNode:
+        """Invariant 5 for a correction's target: a figure, active, not dated later."""
+        target: Node | DeliveryNode | None = self.deliveries.get(event.target)
+        if target is None:
+            target = self.nodes.get(event.target)
+        if target is None:
+            raise Refused(event.id, f"target {event.target} is a correction, not a figure", 5)
+        if not target.active:
+            raise Refused(event.id, f"target {event.target} was withdrawn", 5)
+        _check_target_dates(event, target.world_date)
+        return target
 
     def _check_room(self, event_id: str, parent: Node, extra: Decimal, freed: Decimal) -> None:
+        """Invariant 2: ``extra`` more in tranches under ``parent`` (``freed`` less) fits."""
         if parent.bound is Bound.AT_LEAST:
             return
         after = self.allocated(parent) - freed + extra
@@ -196,6 +257,7 @@ class PledgeTree:
             )
 
     def _check_deliveries(self, event_id: str, start: str, extra: Decimal) -> None:
+        """Invariant 3: ``extra`` more delivered under ``start`` fits it and every ancestor."""
         for node in self.ancestors(start):
             if node.bound is Bound.AT_LEAST:
                 continue
@@ -208,75 +270,37 @@ class PledgeTree:
                     3,
                 )
 
-    def check(self, event: Event) -> None:
-        """Raise :class:`Refused` if ``event`` cannot be recorded in this tree."""
-        check_shape(event)
-        self._check_barrier(event)
-        if isinstance(event, Tranche):
-            parent = self._parent(event)
-            self._check_room(event.id, parent, event.amount, ZERO)
-        elif isinstance(event, Delivery):
-            parent = self._parent(event)
-            self._check_deliveries(event.id, parent.id, event.amount)
-        elif isinstance(event, Amendment | Withdrawal):
-            self._check_correction(event)
-        else:
-            raise Refused(event.id, f"a {event.type} cannot be recorded inside a pledge's tree")
-
-    def _check_correction(self, event: Amendment | Withdrawal) -> None:
-        if event.announced_on < self.latest:
+    def _check_not_below_allocated(self, event: Amendment, node: Node) -> None:
+        """Invariant 4: an amendment keeps room for what is allocated and delivered under it
+        (a floor, ``at_least``, caps neither)."""
+        if (event.bound or node.bound) is Bound.AT_LEAST:
+            return
+        allocated = self.allocated(node)
+        if event.amount < allocated:
             raise Refused(
                 event.id,
-                f"dated {event.announced_on}, before events already recorded in pledge "
-                f"{self.root}'s tree (latest {self.latest}); a correction cannot precede what "
-                "it corrects",
-                5,
+                f"would cut {node.id} to {event.amount}, below the {allocated} "
+                f"{node.unit} already allocated in tranches under it",
+                4,
             )
-        if event.target in self.deliveries:
-            delivery = self.deliveries[event.target]
-            if not delivery.active:
-                raise Refused(event.id, f"target {event.target} was withdrawn", 5)
-            _check_target_dates(event, delivery.world_date)
-            if isinstance(event, Amendment) and event.bound is not None:
-                raise Refused(event.id, f"delivery {event.target} has no bound to amend")
-            if isinstance(event, Amendment):
-                self._check_deliveries(event.id, delivery.parent, event.amount - delivery.amount)
-            return
-        node = self.nodes.get(event.target)
-        if node is None:
-            raise Refused(event.id, f"target {event.target} is a correction, not a figure", 5)
-        if not node.active:
-            raise Refused(event.id, f"target {event.target} was withdrawn", 5)
-        _check_target_dates(event, node.world_date)
-        if isinstance(event, Withdrawal):
-            delivered = self.delivered(node)
-            if delivered:
-                raise Refused(
-                    event.id,
-                    f"{node.id} has {delivered} {node.unit} delivered under it and cannot be "
-                    "withdrawn; amend it down to what was delivered instead",
-                )
-            return
-        bound = event.bound or node.bound
-        if bound is not Bound.AT_LEAST:
-            allocated = self.allocated(node)
-            if event.amount < allocated:
-                raise Refused(
-                    event.id,
-                    f"would cut {node.id} to {event.amount}, below the {allocated} "
-                    f"{node.unit} already allocated in tranches under it",
-                    4,
-                )
-            delivered = self.delivered(node)
-            if event.amount < delivered:
-                raise Refused(
-                    event.id,
-                    f"would cut {node.id} to {event.amount}, below the {delivered} "
-                    f"{node.unit} already delivered under it",
-                    4,
-                )
-        if node.parent is not None:
-            self._check_room(event.id, self.nodes[node.parent], event.amount, node.amount)
+        delivered = self.delivered(node)
+        if event.amount < delivered:
+            raise Refused(
+                event.id,
+                f"would cut {node.id} to {event.amount}, below the {delivered} "
+                f"{node.unit} already delivered under it",
+                4,
+            )
+
+    def _check_nothing_delivered(self, event: Withdrawal, node: Node) -> None:
+        """A withdrawal would uncount deliveries that happened (DESIGN.md: amend it down)."""
+        delivered = self.delivered(node)
+        if delivered:
+            raise Refused(
+                event.id,
+                f"{node.id} has {delivered} {node.unit} delivered under it and cannot be "
+                "withdrawn; amend it down to what was delivered instead",
+            )
 
     # -- state changes ---------------------------------------------------------------------
 
@@ -284,61 +308,70 @@ class PledgeTree:
         """Change state by ``event``; assumes :meth:`check` passed when it was recorded."""
         self.records[event.id] = event
         self.latest = max(self.latest, event.world_date)
-        if isinstance(event, Pledge | Tranche):
-            parent = event.parent if isinstance(event, Tranche) else None
-            self.nodes[event.id] = Node(
-                id=event.id,
-                kind=event.type,
-                amount=event.amount,
-                unit=event.unit,
-                bound=event.bound,
-                sector=event.sector,
-                parent=parent,
-                world_date=event.world_date,
-                record=event,
-            )
-            if parent is not None:
-                self.nodes[parent].children.append(event.id)
-                self.nodes[parent].allocated += event.amount
-        elif isinstance(event, Delivery):
-            self.deliveries[event.id] = DeliveryNode(
-                id=event.id,
-                parent=event.parent,
-                amount=event.amount,
-                unit=event.unit,
-                world_date=event.delivered_on,
-                record=event,
-            )
-            self.nodes[event.parent].deliveries.append(event.id)
-            self._deliver(event.parent, event.amount)
-        elif isinstance(event, Amendment | Withdrawal):
-            self.barrier = max(self.barrier, event.announced_on)
-            target: Node | DeliveryNode = (
-                self.nodes.get(event.target) or self.deliveries[event.target]
-            )
-            target.corrections.append(event)
-            if isinstance(target, DeliveryNode):
-                change = (event.amount if isinstance(event, Amendment) else ZERO) - target.amount
-                self._deliver(target.parent, change)
-                if isinstance(event, Amendment):
-                    target.amount = event.amount
-                else:
-                    target.active = False
-                return
-            above = self.nodes[target.parent] if target.parent is not None else None
-            if isinstance(event, Amendment):
-                if above is not None:
-                    above.allocated += event.amount - target.amount
-                target.amount = event.amount
-                if event.bound is not None:
-                    target.bound = event.bound
-            else:
-                if above is not None:
-                    above.allocated -= target.amount
-                    self._deliver(above.id, -target.delivered)
-                for node in list(self.subtree(target)):
-                    node.active = False
-                    node.allocated = node.delivered = ZERO  # nothing active is left under it
+        match event:
+            case Pledge() | Tranche():
+                self._add_node(event)
+            case Delivery():
+                self._add_delivery(event)
+            case Amendment() | Withdrawal():
+                self.barrier = max(self.barrier, event.announced_on)
+                target: Node | DeliveryNode = (
+                    self.nodes.get(event.target) or self.deliveries[event.target]
+                )
+                target.corrections.append(event)
+                self._apply_correction(event, target)
+
+    def _add_node(self, event: Pledge | Tranche) -> None:
+        parent = event.parent if isinstance(event, Tranche) else None
+        self.nodes[event.id] = Node(
+            id=event.id,
+            kind=event.type,
+            amount=event.amount,
+            unit=event.unit,
+            bound=event.bound,
+            sector=event.sector,
+            parent=parent,
+            world_date=event.world_date,
+            record=event,
+        )
+        if parent is not None:
+            self.nodes[parent].children.append(event.id)
+            self.nodes[parent].allocated += event.amount
+
+    def _add_delivery(self, event: Delivery) -> None:
+        self.deliveries[event.id] = DeliveryNode(
+            id=event.id,
+            parent=event.parent,
+            amount=event.amount,
+            unit=event.unit,
+            world_date=event.delivered_on,
+            record=event,
+        )
+        self.nodes[event.parent].deliveries.append(event.id)
+        self._deliver(event.parent, event.amount)
+
+    def _apply_correction(self, event: Amendment | Withdrawal, target: Node | DeliveryNode) -> None:
+        match (event, target):
+            case (Amendment() as amendment, DeliveryNode() as delivery):
+                self._deliver(delivery.parent, amendment.amount - delivery.amount)
+                delivery.amount = amendment.amount
+            case (Withdrawal(), DeliveryNode() as delivery):
+                self._deliver(delivery.parent, -delivery.amount)
+                delivery.active = False
+            case (Amendment() as amendment, Node() as node):
+                if node.parent is not None:
+                    self.nodes[node.parent].allocated += amendment.amount - node.amount
+                node.amount = amendment.amount
+                if amendment.bound is not None:
+                    node.bound = amendment.bound
+            case (Withdrawal(), Node() as node):
+                if node.parent is not None:
+                    above = self.nodes[node.parent]
+                    above.allocated -= node.amount
+                    self._deliver(above.id, -node.delivered)
+                for gone in list(self.subtree(node)):
+                    gone.active = False
+                    gone.allocated = gone.delivered = ZERO  # nothing active is left under it
 
 
 @attrs.define

@@ -213,7 +213,7 @@ class Database:
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.recorder = recorder
-        datastore: Any = recorder.datastore  # type: ignore[attr-defined]
+        datastore: Any = recorder.datastore  # type: ignore[attr-defined]  # not in the recorder protocol
         self._datastore = datastore
         self.backend: Backend
         if type(datastore).__name__ == "SQLiteDatastore":
@@ -222,7 +222,7 @@ class Database:
         else:
             self.backend = "postgres"
             self.schema = datastore.schema
-        self._events = recorder.events_table_name  # type: ignore[attr-defined]
+        self._events = recorder.events_table_name  # type: ignore[attr-defined]  # not in the protocol
 
     @property
     def events_table(self) -> str:
@@ -312,7 +312,7 @@ class Database:
             raw.row_factory = None
             conn = raw.connection
             conn.create_function("dadd", 2, _decimal_add, deterministic=True)
-            conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
+            conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]  # typeshed: step takes int
             # 32 MiB of page cache (SQLite's default is 2 MiB): a big import inserts into the
             # events table's primary key (random uuid5 ids) all over the table; bounded, so
             # that replays and queries stay well under their memory budget.
