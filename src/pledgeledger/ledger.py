@@ -387,7 +387,13 @@ class Ledger:
         """The ledger as it is now, read-only: every answer of the snapshot is of the events up
         to the current head, whatever is recorded later (see :class:`~.view.LedgerView`, which
         is made of one)."""
-        return _PinnedSnapshot(self, self._pin())
+        pin = self._pin()
+        return _PinnedSnapshot(
+            pin.head,
+            self.events,
+            lambda query: self._totals(query, pin),
+            lambda query: self._iter_timeline(query, pin),
+        )
 
     def totals(
         self,
@@ -547,25 +553,24 @@ class Ledger:
 class _PinnedSnapshot:
     """:meth:`Ledger.snapshot`: the reading half of a ledger, bounded by a :class:`Pin`.
 
-    The ledger stays private to it: a :class:`~pledgeledger.view.LedgerView` (and so an
-    exporter) reaches only these four members, none of which writes.
+    It holds three read functions of the ledger, not the ledger: a
+    :class:`~pledgeledger.view.LedgerView` (and so an exporter) reaches only these four
+    members, none of which writes.
     """
 
-    _ledger: Ledger
-    _pin: Pin
-
-    @property
-    def head(self) -> int:
-        return self._pin.head
+    head: int
+    _events: Callable[[], Iterator[LoggedEvent]]
+    _totals: Callable[[Query], list[Totals]]
+    _timeline: Callable[[Query], Iterator[TimelinePoint]]
 
     def events(self) -> Iterator[LoggedEvent]:
-        for logged in self._ledger.events():
-            if logged.position > self._pin.head:
+        for logged in self._events():
+            if logged.position > self.head:
                 return
             yield logged
 
     def totals(self, query: Query) -> list[Totals]:
-        return self._ledger._totals(query, self._pin)
+        return self._totals(query)
 
     def timeline(self, query: Query) -> Iterator[TimelinePoint]:
-        return self._ledger._iter_timeline(query, self._pin)
+        return self._timeline(query)
