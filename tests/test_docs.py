@@ -91,3 +91,20 @@ def test_readme_points_at_the_json_keys() -> None:
     target = re.search(r"docs/semantics\.md#([\w-]+)", line)
     assert target is not None, line
     assert target.group(1) in _anchors((DOCS / "semantics.md").read_text(encoding="utf-8"))
+
+
+def test_semantics_lists_the_rules_of_the_code_table() -> None:
+    # One table in the code (RULES) builds every refusal and `pledgeledger rules`; the docs'
+    # Invariants section, which every refusal links to, lists exactly the same rules.
+    from pledgeledger.errors import RULES, RULES_ANCHOR
+
+    text = (DOCS / "semantics.md").read_text(encoding="utf-8")
+    section = _section(text, "Invariants")
+    rows = re.findall(r"^\| (\d|—) \| `([\w-]+)` \| (.*?) \| (.*?) \|$", section, re.M)
+    assert rows == [
+        ("—" if r.invariant is None else str(r.invariant), r.key, r.breach, r.statement)
+        for r in RULES
+    ]
+    path, anchor = RULES_ANCHOR.split("#")
+    assert path == "docs/semantics.md"
+    assert anchor in _anchors(text)

@@ -37,6 +37,7 @@ from pledgeledger import (
     structure_event,
 )
 from pledgeledger.domain.rules import AgreementState, LetterState, PledgeTree, check_shape
+from pledgeledger.errors import RULES, DuplicateId, rule
 
 
 def ev(record: Record) -> Event:
@@ -501,3 +502,35 @@ def test_a_delivery_has_no_bound_to_amend() -> None:
     tree = grow(P100, delivery("d", "p", "5", on=D))
     with pytest.raises(Refused, match="no bound"):
         tree.check(ev(amendment("a", "d", "6", on=D, bound="up_to")))
+
+
+def test_a_refusal_names_its_rule_in_words_and_keeps_its_number() -> None:
+    by_number = Refused("t9", "too much", 2)
+    assert by_number.rule is not None
+    assert (by_number.rule.key, by_number.invariant) == ("tranches", 2)
+    assert str(by_number) == (
+        "t9: refused (invariant 2: tranches exceed their parent, "
+        "docs/semantics.md#invariants): too much"
+    )
+    by_key = Refused("x", "late", 5, rule="date-order")
+    assert (by_key.rule and by_key.rule.key, by_key.invariant) == ("date-order", 5)
+    assert "(invariant 5: correction out of date order, " in str(by_key)
+    unnumbered = Refused("x", "delivered", rule="withdraw-delivered")
+    assert unnumbered.invariant is None
+    assert str(unnumbered).startswith("x: refused (withdrawal of a figure with deliveries, docs/")
+    assert str(Refused("x", "no rule")) == "x: refused: no rule"
+    unknown = Refused("x", "a rule the table lacks", 9)
+    assert (unknown.rule, unknown.invariant) == (None, 9)
+    assert str(unknown) == "x: refused (invariant 9): a rule the table lacks"
+    duplicate = DuplicateId("p", ["amount"])
+    assert duplicate.rule is not None
+    assert duplicate.rule.key == "identity"
+    with pytest.raises(KeyError):
+        Refused("x", "m", rule="no-such-rule")
+
+
+def test_rule_keys_are_unique_and_every_invariant_has_a_rule() -> None:
+    keys = [r.key for r in RULES]
+    assert len(keys) == len(set(keys))
+    assert {r.invariant for r in RULES} == {1, 2, 3, 4, 5, 6, 7, None}
+    assert rule("tranches").invariant == 2

@@ -344,6 +344,51 @@ def test_refusal_in_an_import_names_its_line_and_changes_nothing(
     assert snapshot(ledger) == before
 
 
+RULE_OF_REFUSAL = {
+    "1-tranche-unit": "unit",
+    "1-delivery-unit": "unit",
+    "5-withdrawn-parent": "references",
+    "5-before-parent": "dates",
+    "5-delivered-early": "dates",
+    "5-before-agreement": "dates",
+    "5-loi-before-agreement": "dates",
+    "5-amended-early": "date-order",
+    "5-withdrawn-early": "date-order",
+    "5-barrier-tranche": "date-order",
+    "5-barrier-delivery": "date-order",
+    "withdraw-delivered": "withdraw-delivered",
+    "withdraw-delivered-root": "withdraw-delivered",
+    "amend-agreement": "correction-kind",
+    "dup-amount": "identity",
+    "dup-other-type": "identity",
+}
+"""The rule each refusal of REFUSALS names, where it is not the first rule of its invariant's
+number (``amount`` for 1, ``tranches`` for 2, ... ``references`` for 5)."""
+
+
+@pytest.mark.parametrize(
+    ("case_id", "bad", "error", "invariant"),
+    [pytest.param(c.id, *c.values, id=c.id) for c in REFUSALS if c.values[1] is not InvalidRecord],
+)
+def test_every_refusal_names_its_rule_in_words_with_a_link(
+    case_id: str, bad: Record, error: type[Exception], invariant: int | None
+) -> None:
+    with Ledger.open(":memory:") as ledger:
+        ledger.record(*BASE)
+        with pytest.raises(error) as caught:
+            ledger.record(bad)
+    refused = caught.value
+    assert isinstance(refused, Refused)
+    first_of_number = {1: "amount", 2: "tranches", 3: "deliveries", 4: "amendments"}
+    expected = RULE_OF_REFUSAL.get(case_id) or first_of_number.get(invariant or 5, "references")
+    assert refused.rule is not None, str(refused)
+    assert refused.rule.key == expected, str(refused)
+    assert refused.invariant == refused.rule.invariant == invariant
+    number = f"invariant {invariant}: " if invariant is not None else ""
+    label = f"refused ({number}{refused.rule.breach}, docs/semantics.md#invariants): "
+    assert f"{bad['id']}: {label}" in str(refused)
+
+
 def test_the_good_companion_event_is_accepted_alone(ledger: Ledger) -> None:
     # Guard for the table above: the good companion event is itself accepted.
     ledger.record(*BASE)

@@ -103,6 +103,7 @@ def _check_target_dates(event: Amendment | Withdrawal, target_date: date) -> Non
             event.id,
             f"dated {event.announced_on}, before its target {event.target} ({target_date})",
             5,
+            rule="dates",
         )
 
 
@@ -173,12 +174,20 @@ class PledgeTree:
             case Amendment() | Withdrawal():
                 self._check_correction(event, self._target(event))
             case _:
-                raise Refused(event.id, f"a {event.type} cannot be recorded inside a pledge's tree")
+                raise Refused(
+                    event.id,
+                    f"a {event.type} cannot be recorded inside a pledge's tree",
+                    rule="correction-kind",
+                )
 
     def _check_correction(self, event: Amendment | Withdrawal, target: Node | DeliveryNode) -> None:
         match (event, target):
             case (Amendment(bound=Bound()), DeliveryNode()):
-                raise Refused(event.id, f"delivery {event.target} has no bound to amend")
+                raise Refused(
+                    event.id,
+                    f"delivery {event.target} has no bound to amend",
+                    rule="correction-kind",
+                )
             case (Amendment() as amendment, DeliveryNode() as delivery):
                 change = amendment.amount - delivery.amount
                 self._check_deliveries(amendment.id, delivery.parent, change)
@@ -202,6 +211,7 @@ class PledgeTree:
                 f"{self.root}'s tree ({self.barrier}); the ledger keeps each tree's corrections "
                 "in date order",
                 5,
+                rule="date-order",
             )
         if isinstance(event, Amendment | Withdrawal) and event.announced_on < self.latest:
             raise Refused(
@@ -210,6 +220,7 @@ class PledgeTree:
                 f"{self.root}'s tree (latest {self.latest}); a correction cannot precede what "
                 "it corrects",
                 5,
+                rule="date-order",
             )
 
     def _parent(self, event: Tranche | Delivery) -> Node:
@@ -224,10 +235,14 @@ class PledgeTree:
                 event.id,
                 f"dated {event.world_date}, before its parent {parent.id} ({parent.world_date})",
                 5,
+                rule="dates",
             )
         if event.unit != parent.unit:
             raise Refused(
-                event.id, f"unit {event.unit!r} differs from its parent's {parent.unit!r}", 1
+                event.id,
+                f"unit {event.unit!r} differs from its parent's {parent.unit!r}",
+                1,
+                rule="unit",
             )
         return parent
 
@@ -300,6 +315,7 @@ class PledgeTree:
                 event.id,
                 f"{node.id} has {delivered} {node.unit} delivered under it and cannot be "
                 "withdrawn; amend it down to what was delivered instead",
+                rule="withdraw-delivered",
             )
 
     # -- state changes ---------------------------------------------------------------------
@@ -404,6 +420,7 @@ class LetterState:
                 f"dated {event.announced_on}, before events already recorded on "
                 f"{event.target} (latest {self.latest})",
                 5,
+                rule="date-order",
             )
 
     def apply(self, event: Amendment | Withdrawal) -> None:
@@ -437,12 +454,15 @@ class AgreementState:
                 f"dated {event.announced_on}, before agreement {self.record.id} was signed "
                 f"({self.record.signed_on})",
                 5,
+                rule="dates",
             )
 
     def check(self, event: Amendment | Withdrawal) -> None:
         check_shape(event)
         if isinstance(event, Amendment):
-            raise Refused(event.id, f"agreement {event.target} has no figure to amend")
+            raise Refused(
+                event.id, f"agreement {event.target} has no figure to amend", rule="correction-kind"
+            )
         if not self.active:
             raise Refused(event.id, f"target {event.target} was withdrawn", 5)
         _check_target_dates(event, self.record.signed_on)
