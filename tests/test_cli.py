@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -133,10 +134,12 @@ def test_import_reports_counts_and_reimport_skips(
     path = _write(tmp_path / "e.jsonl", LINES)
     first = runner.invoke(cli, ["--db", db, "import", str(path)])
     assert first.exit_code == 0
-    assert "recorded 8 event(s), skipped 0" in first.stdout
+    assert "recorded 8 event(s), skipped 0" in first.stderr  # a message, not data
+    assert first.stdout == ""
     again = runner.invoke(cli, ["--db", db, "import", str(path)])
     assert again.exit_code == 0
-    assert "recorded 0 event(s), skipped 8" in again.stdout
+    assert "recorded 0 event(s), skipped 8" in again.stderr
+    assert again.stdout == ""
 
 
 def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner) -> None:
@@ -330,8 +333,9 @@ def test_log_table_lists_every_event(loaded: str, runner: CliRunner) -> None:
 def test_replay_verify_succeeds(loaded: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", loaded, "replay", "--verify"])
     assert result.exit_code == 0, result.output
-    assert "verified" in result.stdout
-    assert "events/s" in result.stdout
+    assert "verified" in result.stderr  # messages about what was done go to stderr
+    assert "events/s" in result.stderr
+    assert result.stdout == ""
 
 
 def test_bad_line_exits_1_naming_file_line_field_and_writes_nothing(
@@ -357,6 +361,9 @@ def test_refused_event_exits_1_with_invariant(
     assert result.exit_code == 1
     assert "invariant 2" in result.stderr
     assert "t-x" in result.stderr
+    # the rule in words, and where the rules are listed
+    assert "t-x: refused (invariant 2: tranches exceed their parent, " in result.stderr
+    assert "docs/semantics.md#invariants): tranches under t would reach" in result.stderr
 
 
 def test_usage_errors_exit_2(loaded: str, runner: CliRunner) -> None:
@@ -429,3 +436,61 @@ def test_export_onto_a_folder_names_the_folder(
         assert ".tmp" not in result.stderr
     assert not list(folder.iterdir())
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- the reference the command prints about itself: rules and the import format ------------------
+
+
+def test_rules_lists_every_rule_from_the_code_table(runner: CliRunner) -> None:
+    from pledgeledger.errors import RULES
+
+    text = runner.invoke(cli, ["rules"])
+    assert text.exit_code == 0
+    flat = " ".join(text.stdout.split())
+    assert "docs/semantics.md#invariants" in flat
+    for rule in RULES:
+        number = "-" if rule.invariant is None else str(rule.invariant)
+        assert f"{number} {rule.breach} [{rule.key}] {rule.statement}" in flat, rule.key
+    as_json = runner.invoke(cli, ["rules", "--format", "json"])
+    assert json.loads(as_json.stdout) == [
+        {"key": r.key, "invariant": r.invariant, "breach": r.breach, "rule": r.statement}
+        for r in RULES
+    ]
+
+
+def test_format_lists_every_type_and_field_from_the_record_classes(runner: CliRunner) -> None:
+    import attrs
+
+    from pledgeledger.domain.records import EVENT_TYPES, Source
+
+    text = runner.invoke(cli, ["format"])
+    assert text.exit_code == 0
+    as_json = json.loads(runner.invoke(cli, ["format", "--format", "json"]).stdout)
+    assert list(as_json) == [*EVENT_TYPES, "source"]
+    for name, cls in [*EVENT_TYPES.items(), ("source", Source)]:
+        fields = [f for f in attrs.fields(cls) if f.name != "type"]
+        assert [(f["name"], f["required"]) for f in as_json[name]["fields"]] == [
+            (f.name, f.default is attrs.NOTHING) for f in fields
+        ]
+        section = text.stdout.split(f"\n{name}", 1)[1].split("\n\n", 1)[0]
+        for f in fields:
+            label = f.name if f.default is attrs.NOTHING else f"[{f.name}]"
+            assert re.search(rf"^  {re.escape(label)} ", section, re.M), (name, f.name)
+    pledge = {f["name"]: f["value"] for f in as_json["pledge"]["fields"]}
+    assert pledge["amount"].startswith("decimal string")
+    assert pledge["bound"] == "exact | up_to | at_least (default exact)"
+    assert pledge["announced_on"] == "date (YYYY-MM-DD)"
+
+
+def test_help_texts_point_at_what_ships_with_the_package(runner: CliRunner) -> None:
+    ctx = cli.make_context("pledgeledger", ["--help"], resilient_parsing=True)
+    names = cli.list_commands(ctx)
+    texts = {"": runner.invoke(cli, ["--help"]).stdout}
+    texts |= {name: runner.invoke(cli, [name, "--help"]).stdout for name in names}
+    for name, text in texts.items():
+        assert "docs/" not in text.replace("docs/semantics.md#invariants", ""), name
+        for referenced in re.findall(r"pledgeledger (\w+)", text):
+            assert referenced in names, (name, referenced)
+    assert "`pledgeledger format`" in " ".join(texts["import"].split())
+    assert "pledgeledger rules" in texts[""]
+    assert "pledgeledger format" in texts[""]

@@ -15,10 +15,12 @@ late news does; ``cents=True`` gives figures two decimal places.
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["generate", "write_jsonl"]
+__all__ = ["generate", "main", "write_jsonl"]
 
 COUNTRIES = [
     "Japan",
@@ -417,5 +419,32 @@ def write_jsonl(path: str | Path, total: int, seed: int = 0) -> None:
             handle.write("\n")
 
 
-if __name__ == "__main__":  # pragma: no cover  # python -m pledgeledger.synthetic N FILE
-    write_jsonl(sys.argv[2], int(sys.argv[1]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m pledgeledger.synthetic N FILE [SEED]``: write a synthetic ledger."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pledgeledger.synthetic",
+        description="Write N valid synthetic events (every type, dates spanning about six "
+        "years) to FILE as JSON Lines, the same events for the same SEED. Import them with "
+        "`pledgeledger import FILE`.",
+    )
+    parser.add_argument("count", metavar="N", type=int, help="how many events to write")
+    parser.add_argument("file", metavar="FILE", help="the JSON Lines file to write (- for stdout)")
+    parser.add_argument("seed", metavar="SEED", type=int, nargs="?", default=0, help="default 0")
+    args = parser.parse_args(argv)
+    if args.count < 0:
+        parser.error("N must be 0 or more")
+    if args.file == "-":
+        try:
+            for record in generate(args.count, args.seed):
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (| head): end quietly, as cat would
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
+        return
+    write_jsonl(args.file, args.count, args.seed)
+
+
+if __name__ == "__main__":  # pragma: no cover  # run by the tests in a subprocess
+    main()

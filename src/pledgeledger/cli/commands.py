@@ -2,25 +2,33 @@
 
 Other tools script against this (DESIGN.md, "The CLI contract"): exit 0 on success, 1 when an
 event is refused or a check fails, 2 when the command line does not parse. Errors are one line
-on stderr; ``--debug`` shows the traceback instead.
+on stderr; ``--debug`` shows the traceback instead. Data goes to stdout and nothing else does:
+messages about what was done ("recorded ...", "wrote ...") go to stderr, as do progress lines,
+which are drawn only on a terminal. A reader that goes away early (``| head``) ends the command
+quietly with 141, as it would any Unix tool; Ctrl-C ends it with 130 and one line.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import re
+import shutil
 import sys
-import time
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import attrs
 import click
 
+from pledgeledger.cli.progress import progress_line
+from pledgeledger.cli.reference import format_json, format_text, rules_json, rules_text
 from pledgeledger.cli.render import (
     log_table,
     render_letter,
@@ -34,14 +42,23 @@ from pledgeledger.domain.periods import EVERY
 from pledgeledger.domain.progress import Progress
 from pledgeledger.domain.query import Query, QueryError
 from pledgeledger.domain.totals import GROUPS, Group
-from pledgeledger.errors import LedgerError, StaleView
+from pledgeledger.errors import ImportFailed, LedgerError, StaleView
 from pledgeledger.formats.jsonl import dump_jsonl
 from pledgeledger.view import LedgerView, LetterView, NodeView
 
 if TYPE_CHECKING:
     from pledgeledger.ledger import Ledger
 
-__all__ = ["cli", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_INTERRUPTED", "STDIN", "cli", "known_at_end", "main"]
+
+EXIT_INTERRUPTED = 130
+"""Exit code after Ctrl-C (SIGINT): 128 + the signal's number, as shells report it."""
+EXIT_BROKEN_PIPE = 141
+"""Exit code when the reader of stdout went away (128 + SIGPIPE, as for other Unix tools)."""
+STDIN = "-"
+"""The file name that means standard input (``import -``)."""
+STDIN_NAME = "<stdin>"
+"""How errors name standard input."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,10 +93,46 @@ class _Instant(click.ParamType):  # type: ignore[type-arg]  # generic only in ne
                 param,
                 ctx,
             )
-        return parsed  # without an offset it is UTC: the Query it goes into says so
+        end = known_at_end(value, parsed)  # no offset means UTC: the Query says so
+        try:
+            # Compared in UTC, as naive values are: 9999-12-31T23:00-05:00 is past its end.
+            end.replace(tzinfo=end.tzinfo or UTC).astimezone(UTC)
+        except OverflowError:
+            self.fail(f"{value!r} is out of range once taken to UTC", param, ctx)
+        return end
+
+
+_TIME_OF_DAY = re.compile(r"[Tt ](?P<clock>[0-9:]+)(?P<fraction>[.,][0-9]+)?")
+_PRECISION = {2: timedelta(hours=1), 4: timedelta(minutes=1), 6: timedelta(seconds=1)}
+"""A time of day's digits (colons left out) and the span they name."""
+
+
+def known_at_end(text: str, parsed: datetime) -> datetime:
+    """The last microsecond of the span that ``text`` (parsed as ``parsed``) names.
+
+    ``--known-at`` counts what was recorded at or before a moment, and the ledger records to
+    the microsecond while ``log`` prints times to the second. So a value is taken as the whole
+    span it names: ``12:00:05`` is "by the end of that second" and includes a batch recorded at
+    12:00:05.781109, which ``log`` prints as 12:00:05; ``12:00`` is the end of that minute,
+    ``2025-10-28`` the end of that day (UTC unless an offset is given). A value with fractional
+    seconds is exact. The Python API takes the datetime it is given as it is.
+    """
+    found = _TIME_OF_DAY.search(text)
+    if found is None:
+        span = timedelta(days=1)  # a date alone
+    elif found.group("fraction"):
+        return parsed
+    else:
+        named = _PRECISION.get(len(found.group("clock").replace(":", "")))
+        if named is None:  # pragma: no cover  # fromisoformat refused every other form
+            return parsed
+        span = named
+    return parsed + (span - timedelta(microseconds=1))  # in one step: 9999-12-31 fits
 
 
 class _State:
+    """The global options (``--db``, ``--debug``), given before or after the command name."""
+
     def __init__(self, db: str | None, debug: bool) -> None:
         self.db = db
         self.debug = debug
@@ -106,8 +159,8 @@ def _friendly(func: Callable[P, R]) -> Callable[P, R]:
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except (LedgerError, OSError) as exc:
-            if debug:
-                raise
+            if debug or (isinstance(exc, OSError) and exc.errno == errno.EPIPE):
+                raise  # a closed pipe is no error to report: the group ends quietly
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
         except Exception as exc:  # promise: no traceback without --debug
@@ -148,8 +201,14 @@ def _as_of_option(text: str) -> Decorator:
     return click.option("--as-of", type=_Date(), help=text)
 
 
+_KNOWN_AT_FORMS = (
+    " (ISO 8601; no offset means UTC). A time to the second, as `log` prints it, means the end "
+    "of that second; to the minute, or a date alone, the end of that minute or day."
+)
+
+
 def _known_at_option(text: str) -> Decorator:
-    return click.option("--known-at", type=_Instant(), help=text)
+    return click.option("--known-at", type=_Instant(), help=text + _KNOWN_AT_FORMS)
 
 
 _depth_option = click.option(
@@ -206,26 +265,8 @@ _format_option = click.option(
 
 @contextmanager
 def _progress(label: str) -> Iterator[Progress]:
-    """A progress callback drawing click's bar on stderr, only when a person is watching.
-
-    It is called once per event, millions of times on a big ledger: the bar is redrawn at most
-    ten times a second, so that drawing it costs nothing next to the work it reports.
-    """
-    if not sys.stderr.isatty():
-        yield lambda done, total: None
-        return
-    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True) as bar:
-        next_draw = 0.0
-
-        def update(done: int, total: int) -> None:
-            nonlocal next_draw
-            now = time.monotonic()
-            if now < next_draw and done < total:
-                return
-            next_draw = now + 0.1
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
-
+    """A progress line on stderr, only when a person is watching (see :mod:`.progress`)."""
+    with progress_line(label, sys.stderr) as update:
         yield update
 
 
@@ -247,11 +288,96 @@ def _plugin_warnings() -> Iterator[None]:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+def _global_option(
+    name: str, state_field: str, **settings: Any
+) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """The callback of ``name`` given after the command name: it sets ``state_field`` of the
+    group's :class:`_State`, and refuses a value other than one given before the name."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        state = ctx.find_object(_State)
+        if state is None or value is None or value is False:
+            return value
+        before = getattr(state, state_field)
+        if before not in (None, False, value):
+            raise click.BadParameter(
+                f"{value!r} differs from the {name} given before the command name ({before!r})",
+                ctx=ctx,
+                param=param,
+            )
+        setattr(state, state_field, value)
+        return value
+
+    return callback
+
+
+def _add_global_options(command: click.Command) -> None:
+    """Let ``command`` take the group's ``--db`` and ``--debug`` after its name too
+    (``pledgeledger totals --db a.db``), unless it has options of those names itself."""
+    taken = {opt for param in command.params for opt in param.opts}
+    if "--db" not in taken:
+        command.params.append(
+            click.Option(
+                ["--db"],
+                metavar="PATH_OR_URL",
+                expose_value=False,
+                callback=_global_option("--db", "db"),
+                help="The ledger, as --db before the command name.",
+            )
+        )
+    if "--debug" not in taken:
+        command.params.append(
+            click.Option(
+                ["--debug"],
+                is_flag=True,
+                expose_value=False,
+                callback=_global_option("--debug", "debug"),
+                help="Full tracebacks, as --debug before the command name.",
+            )
+        )
+
+
+def _discard_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null: what is still buffered is then dropped
+    quietly when the interpreter flushes it on exit, instead of raising a second time."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (CliRunner, a wrapper)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 class _PluginGroup(click.Group):
     """Built-in commands resolve without loading any plugin (fast, and immune to broken ones);
-    plugin commands are added on first need: ``--help``, or a name that is not built in."""
+    plugin commands are added on first need: ``--help``, or a name that is not built in.
+
+    Every command, a plugin's too, also takes the global options after its name, and every
+    one ends the same way on a closed pipe (141, quietly) or Ctrl-C (130, one line).
+    """
 
     _plugins_added = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _add_global_options(cmd)
+        super().add_command(cmd, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            if sys.stderr.isatty():
+                click.echo(err=True)  # end the line the terminal's ^C is on
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            _discard_stdout()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
 
     def _add_plugin_commands(self) -> None:
         if self._plugins_added:
@@ -275,6 +401,11 @@ class _PluginGroup(click.Group):
 @click.group(
     cls=_PluginGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="""\b
+Reference, printed by the command itself:
+  pledgeledger rules     the rules a refused event names (the invariants and the rest)
+  pledgeledger format    every event type of the import format, with its fields
+""",
 )
 @click.option(
     "--db",
@@ -298,27 +429,70 @@ def cli(ctx: click.Context, db: str | None, debug: bool) -> None:
       pledgeledger --db demo.db totals --by sector --depth 1
       pledgeledger --db demo.db show jp-us-550b
 
-    Exit codes: 0 ok, 1 refused event or failed check, 2 bad command line.
+    --db and --debug may also be given after the command name (pledgeledger totals --db a.db).
+    Data goes to stdout; messages ("recorded ...", "wrote ...") and errors go to stderr.
+
+    Exit codes: 0 ok, 1 refused event or failed check, 2 bad command line; 130 after Ctrl-C,
+    141 when the reader of stdout went away (| head).
     """
     ctx.obj = _State(db, debug)
 
 
+@contextmanager
+def _stdin_as_file(files: tuple[str, ...]) -> Iterator[list[str]]:
+    """``files`` with ``-`` replaced by a file holding standard input, whole.
+
+    Standard input is read to the end first and spooled to a temporary file: an import is
+    one transaction, which starts over when another writer wins the race, so its lines must
+    be readable more than once. Errors name the spooled lines ``<stdin>``.
+    """
+    if files.count(STDIN) > 1:
+        raise click.UsageError("- (standard input) may be given only once")
+    if STDIN not in files:
+        yield list(files)
+        return
+    source = sys.stdin.buffer
+    if source.isatty():
+        click.echo("reading JSON Lines from standard input; end with Ctrl-D", err=True)
+    with tempfile.TemporaryDirectory(prefix="pledgeledger-") as folder:
+        spool = os.path.join(folder, "stdin.jsonl")
+        with open(spool, "wb") as handle:
+            shutil.copyfileobj(source, handle)
+        try:
+            yield [spool if name == STDIN else name for name in files]
+        except ImportFailed as exc:
+            if exc.path != spool:
+                raise
+            raise ImportFailed(STDIN_NAME, exc.line, exc.error) from None
+
+
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.pass_obj
 @_friendly
 def import_(state: _State, files: tuple[str, ...]) -> None:
-    """Append the events in JSON Lines FILES, all or nothing.
+    """Append the events in JSON Lines FILES (- for standard input), all or nothing.
 
     Each line is one event object with a "type" (agreement, pledge, tranche, loi, delivery,
-    amendment, withdrawal); see docs/format.md. Lines already recorded with the same content are
-    skipped, so re-running an import is safe. If any line of any file is malformed or refused,
-    nothing is written and the error names the file, line and field.
+    amendment, withdrawal); `pledgeledger format` lists every type's fields. Lines already
+    recorded with the same content are skipped, so re-running an import is safe. If any line of
+    any file is malformed or refused, nothing is written and the error names the file, line and
+    field; a refusal names its rule (`pledgeledger rules`).
+
+    \b
+    Examples:
+      pledgeledger import events.jsonl more.jsonl
+      pledgeledger log --format jsonl --db old.db | pledgeledger import --db new.db -
     """
-    with state.ledger() as ledger, _progress("Checking events") as progress:
-        result = ledger.import_files(files, progress=progress)
+    with (
+        state.ledger() as ledger,
+        _stdin_as_file(files) as paths,
+        _progress("Checking events") as progress,
+    ):
+        result = ledger.import_files(paths, progress=progress)
     click.echo(
-        f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} already recorded"
+        f"recorded {len(result.recorded)} event(s), skipped {len(result.skipped)} already recorded",
+        err=True,
     )
 
 
@@ -330,9 +504,7 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     ),
     _depth_option,
     _as_of_option("Count events dated (world date) on or before DATE."),
-    _known_at_option(
-        "Count events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
-    ),
+    _known_at_option("Count events recorded at or before DATETIME"),
 )
 @_format_option
 @click.pass_obj
@@ -366,9 +538,7 @@ def totals(state: _State, query: Query, fmt: str) -> None:
     _depth_option,
     _from_option,
     _as_of_option("End the timeline at DATE (world date)."),
-    _known_at_option(
-        "Count only events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
-    ),
+    _known_at_option("Count only events recorded at or before DATETIME"),
 )
 @_format_option
 @click.pass_obj
@@ -480,7 +650,8 @@ def replay(state: _State, verify: bool) -> None:
         report = ledger.replay(verify=verify, progress=progress)
     click.echo(
         f"replayed {report.events} event(s) in {report.seconds:.3f} s "
-        f"({report.events_per_second:,.0f} events/s)"
+        f"({report.events_per_second:,.0f} events/s)",
+        err=True,
     )
     if verify:
         for problem in report.problems:
@@ -489,7 +660,8 @@ def replay(state: _State, verify: bool) -> None:
             raise LedgerError(f"verify failed: {len(report.problems)} problem(s)")
         click.echo(
             "verified: every event passes the invariants; rebuilt aggregates and read models "
-            "equal the stored ones"
+            "equal the stored ones",
+            err=True,
         )
 
 
@@ -537,9 +709,7 @@ EXPORT_ATTEMPTS = 5
     ),
     _depth_option,
     _as_of_option("Export events dated (world date) on or before DATE."),
-    _known_at_option(
-        "Export events recorded at or before DATETIME (ISO 8601; no offset means UTC)."
-    ),
+    _known_at_option("Export events recorded at or before DATETIME"),
     _every_option("Period of a timeline (--what timeline)."),
     usage={"depth": "--depth applies only to sector totals"},  # --by may be left out here
 )
@@ -621,7 +791,8 @@ def export(
             break
     click.echo(
         f"wrote {os.fspath(output)} ({exporter.name}, {options.what}, "
-        f"{exporter.media_type_for(options.suffix)}, log position {view.head})"
+        f"{exporter.media_type_for(options.suffix)}, log position {view.head})",
+        err=True,
     )
 
 
@@ -643,6 +814,50 @@ def plugins_() -> None:
     click.echo(json.dumps(converter.unstructure(infos), indent=2, ensure_ascii=False))
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="pledgeledger")
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: a list of objects with key, invariant (a number or null), breach and rule.",
+)
+def rules(fmt: str) -> None:
+    """The rules every event is checked against when it is recorded.
+
+    A refused event names its rule in words, with its invariant's number where it has one:
+    "refused (invariant 2: tranches exceed their parent, docs/semantics.md#invariants)". This
+    list is printed from the table the checks use, so it is true of the installed version.
+    """
+    if fmt == "json":
+        click.echo(json.dumps(rules_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(rules_text())
+
+
+@cli.command("format")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: each type with its fields (name, required, value).",
+)
+def format_(fmt: str) -> None:
+    """The import format: every event type with its required and optional fields.
+
+    Printed from the record classes the importer builds, so it is true of the installed
+    version. `pledgeledger import` reads it; `pledgeledger log --format jsonl` writes it.
+    """
+    if fmt == "json":
+        click.echo(json.dumps(format_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_text())
+
+
+def main(prog_name: str | None = "pledgeledger") -> None:
+    """Console-script entry point (``python -m pledgeledger`` passes ``None``, so that usage
+    lines name it as it was run)."""
+    cli(prog_name=prog_name)
