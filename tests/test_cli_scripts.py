@@ -115,6 +115,7 @@ def test_stdin_may_be_named_once(db: str, runner: CliRunner) -> None:
     result = runner.invoke(cli, ["--db", db, "import", "-", "-"], input="")
     assert result.exit_code == 2
     assert "may be given only once" in result.stderr
+    assert not Path(db).exists()
 
 
 def test_log_jsonl_piped_into_import_dash_copies_a_ledger(

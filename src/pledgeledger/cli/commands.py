@@ -289,7 +289,7 @@ def _plugin_warnings() -> Iterator[None]:
 
 
 def _global_option(
-    name: str, state_field: str, **settings: Any
+    name: str, state_field: str
 ) -> Callable[[click.Context, click.Parameter, Any], Any]:
     """The callback of ``name`` given after the command name: it sets ``state_field`` of the
     group's :class:`_State`, and refuses a value other than one given before the name."""
@@ -446,8 +446,6 @@ def _stdin_as_file(files: tuple[str, ...]) -> Iterator[list[str]]:
     one transaction, which starts over when another writer wins the race, so its lines must
     be readable more than once. Errors name the spooled lines ``<stdin>``.
     """
-    if files.count(STDIN) > 1:
-        raise click.UsageError("- (standard input) may be given only once")
     if STDIN not in files:
         yield list(files)
         return
@@ -484,6 +482,8 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
       pledgeledger import events.jsonl more.jsonl
       pledgeledger log --format jsonl --db old.db | pledgeledger import --db new.db -
     """
+    if files.count(STDIN) > 1:  # checked before the ledger is opened, let alone created
+        raise click.UsageError("- (standard input) may be given only once")
     with (
         state.ledger() as ledger,
         _stdin_as_file(files) as paths,
