@@ -53,28 +53,35 @@ RULES: tuple[Rule, ...] = (
         "amount",
         1,
         "amount not positive and finite",
-        "Every amount is a positive, finite decimal.",
+        "Every amount is a positive, finite decimal (or null: an undisclosed figure).",
+    ),
+    Rule(
+        "range",
+        1,
+        "range does not hold its figure",
+        "A stated low and high are finite, not negative, and hold their figure: low <= amount "
+        "<= high.",
     ),
     Rule(
         "unit",
         1,
         "unit differs from its parent's",
-        "A tranche's or delivery's unit equals its parent's; units are never converted or added "
-        "together.",
+        "A tranche's or delivery's unit equals its parent's, and a report's the unit of the "
+        "record it is about; units are never converted or added together.",
     ),
     Rule(
         "tranches",
         2,
         "tranches exceed their parent",
         "The active tranches directly under a pledge or tranche sum to no more than its amount "
-        "(unless its bound is at_least, a floor).",
+        "(unless its bound is at_least, a floor, or its amount undisclosed).",
     ),
     Rule(
         "deliveries",
         3,
         "deliveries exceed what they are made against",
         "Deliveries against a pledge or tranche and everything under it sum to no more than its "
-        "amount, at every level up to the pledge (floors excepted).",
+        "amount, at every level up to the pledge (floors and undisclosed figures excepted).",
     ),
     Rule(
         "amendments",
@@ -87,24 +94,26 @@ RULES: tuple[Rule, ...] = (
         "references",
         5,
         "reference does not resolve",
-        "Parents, agreements and correction targets exist, are of a kind that can hold the "
-        "event (a tranche's parent is a pledge or tranche, a target is a figure, not a "
-        "correction), and are not withdrawn.",
+        "Parents, agreements, correction targets, the records reports are about, records tied "
+        "toward and letters converted exist, are of a kind that can hold the event (a "
+        "tranche's parent is a pledge or tranche, a target or a report's subject is a figure, "
+        "not a correction), and are not withdrawn or lapsed.",
     ),
     Rule(
         "dates",
         5,
         "dated before what it refers to",
-        "An event may share the date of what it refers to (its parent, agreement or target) "
-        "but not precede it.",
+        "An event may share the date of what it refers to (its parent, agreement, target, the "
+        "record it is tied toward or the letter it converts) but not precede it; a report may "
+        "be dated anywhere.",
     ),
     Rule(
         "date-order",
         5,
         "correction out of date order",
         "Inside one pledge's tree or one LOI, corrections are barriers in world time: a "
-        "correction is not dated before anything already recorded there, and nothing is "
-        "dated before a correction already recorded there.",
+        "correction (or a conversion of the LOI) is not dated before anything already recorded "
+        "there, and nothing is dated before a correction already recorded there.",
     ),
     Rule(
         "counted-once",
@@ -124,15 +133,15 @@ RULES: tuple[Rule, ...] = (
         "withdraw-delivered",
         None,
         "withdrawal of a figure with deliveries",
-        "A pledge or tranche with deliveries under it cannot be withdrawn: amend it down to "
-        "what was delivered instead.",
+        "A pledge or tranche with deliveries under it cannot be withdrawn or lapse: amend it "
+        "down to what was delivered instead.",
     ),
     Rule(
         "correction-kind",
         None,
         "correction its target does not take",
-        "An agreement is withdrawn, never amended; a delivery's amendment gives no bound; a "
-        "pledge's tree holds only tranches, deliveries and their corrections.",
+        "An agreement is withdrawn, never amended or lapsed; a delivery does not lapse; a "
+        "pledge's tree holds only tranches, deliveries, reports and their corrections.",
     ),
     Rule(
         "identity",
@@ -140,6 +149,33 @@ RULES: tuple[Rule, ...] = (
         "id already recorded with other content",
         "An id names one event in the whole ledger: a line with a known id and the same "
         "content is skipped, with other content refused (a correction is a new event).",
+    ),
+    Rule(
+        "toward",
+        None,
+        "tied toward what cannot take it",
+        "A pledge or LOI tied toward another record (toward) names a pledge, tranche or LOI "
+        "of the same unit, other than itself.",
+    ),
+    Rule(
+        "adopts",
+        None,
+        "amendment differs from the report it adopts",
+        "An amendment that adopts a report (adopts) corrects the record the report is about, "
+        "with the report's amount, and its bound, low and high where the amendment gives them.",
+    ),
+    Rule(
+        "converted",
+        None,
+        "letter of intent already converted",
+        "A letter of intent converted into a pledge or tranche (converts) is corrected through "
+        "that record: it is not amended, withdrawn, lapsed or converted again.",
+    ),
+    Rule(
+        "deadline",
+        None,
+        "due before its own date",
+        "A record's deadline (due_by) is not before its own world date.",
     ),
 )
 

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import format_exception, transform_error
@@ -25,7 +26,7 @@ from pledgeledger.domain.records import (
 )
 from pledgeledger.errors import InvalidRecord
 
-__all__ = ["converter", "structure_event", "unstructure_event"]
+__all__ = ["REQUIRED_FIELDS", "converter", "structure_event", "unstructure_event"]
 
 
 class FieldError(ValueError):
@@ -150,7 +151,8 @@ def structure_event(data: Any) -> Event:
 
 
 def unstructure_event(event: Event) -> dict[str, Any]:
-    """The JSON-shaped dict of an event: decimals and dates as strings, ``None`` fields left out.
+    """The JSON-shaped dict of an event: decimals and dates as strings, ``None`` fields left out
+    unless the field is required (``"amount": null`` is how an undisclosed figure is written).
 
     The result structures back to an equal event, which is what exports round-trip through.
     """
@@ -158,4 +160,13 @@ def unstructure_event(event: Event) -> dict[str, Any]:
     for source in data.get("sources", ()):
         for key in [k for k, v in source.items() if v is None]:
             del source[key]
-    return {k: v for k, v in data.items() if v is not None}
+    keep = REQUIRED_FIELDS[type(event)]
+    return {k: v for k, v in data.items() if v is not None or k in keep}
+
+
+REQUIRED_FIELDS: dict[type[Event], frozenset[str]] = {
+    cls: frozenset(f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING)
+    for cls in EVENT_TYPES.values()
+}
+"""The fields each record class requires: written even when ``None`` (an undisclosed
+``amount``), since leaving them out would make the record malformed."""

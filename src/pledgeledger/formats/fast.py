@@ -80,6 +80,10 @@ def _decimal(value: Any) -> Decimal:
 _INT_LIMIT = 10**MAX_INTEGER_DIGITS
 
 
+def _opt_decimal(value: Any) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
 def _date(value: Any) -> date:
     if type(value) is not str:
         raise _SLOW
@@ -153,6 +157,7 @@ _STRUCTURE_BY_TYPE: dict[Any, _Converter] = {
     str: _str,
     str | None: _opt_str,
     Decimal: _decimal,
+    Decimal | None: _opt_decimal,
     date: _date,
     date | None: _opt_date,
     Bound: _bound,
@@ -180,6 +185,7 @@ _UNSTRUCTURE_BY_TYPE: dict[Any, _Converter | None] = {
     str: None,
     str | None: None,
     Decimal: str,
+    Decimal | None: str,
     date: date.isoformat,
     date | None: date.isoformat,
     Bound: lambda b: b.value,
@@ -195,22 +201,25 @@ class _Spec:
     allowed: frozenset[str]
     required: tuple[str, ...]
     structure: tuple[tuple[str, _Converter], ...]
-    unstructure: tuple[tuple[str, _Converter | None], ...]
+    unstructure: tuple[tuple[str, _Converter | None, bool], ...]
+    """Each field's name, how to unstructure it, and whether ``None`` is written (as null:
+    a required field, such as an undisclosed ``amount``) rather than left out."""
 
 
 def _spec(cls: type[Event]) -> _Spec:
     hints = typing.get_type_hints(cls)
     structure: list[tuple[str, _Converter]] = []
-    unstructure: list[tuple[str, _Converter | None]] = []
+    unstructure: list[tuple[str, _Converter | None, bool]] = []
     required = []
     for field in attrs.fields(cls):
         hint = hints[field.name]
         if field.name == "type":
-            unstructure.append(("type", None))
+            unstructure.append(("type", None, False))
             continue
+        needed = field.default is attrs.NOTHING
         structure.append((field.name, _STRUCTURE_BY_TYPE[hint]))
-        unstructure.append((field.name, _UNSTRUCTURE_BY_TYPE[hint]))
-        if field.default is attrs.NOTHING:
+        unstructure.append((field.name, _UNSTRUCTURE_BY_TYPE[hint], needed))
+        if needed:
             required.append(field.name)
     names = frozenset(f.name for f in attrs.fields(cls))
     return _Spec(cls, names, tuple(required), tuple(structure), tuple(unstructure))
@@ -241,10 +250,12 @@ def fast_structure(data: Any) -> Event | None:
 def fast_unstructure(event: Event) -> dict[str, Any]:
     """Equal to :func:`pledgeledger.convert.unstructure_event`."""
     out: dict[str, Any] = {}
-    for name, convert in _SPECS_BY_CLASS[type(event)].unstructure:
+    for name, convert, needed in _SPECS_BY_CLASS[type(event)].unstructure:
         value = getattr(event, name)
         if value is not None:
             out[name] = value if convert is None else convert(value)
+        elif needed:
+            out[name] = None
     return out
 
 

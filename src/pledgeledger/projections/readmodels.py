@@ -4,16 +4,20 @@ One *table set* holds everything derived from the log, and the position (notific
 has caught up to; see ``docs/projections.md`` for the design.
 
 ``records``
-    One row per record id: its type, the root record whose aggregate owns it, and for pledges,
-    tranches, deliveries and LOIs the state the postings need (sectors, group keys, unit,
-    current amount, active). It is the projector's memory (so neither it nor the log is held in
+    One row per record id: its type, the root record whose aggregate owns it (or, for a
+    correction or report, the record it is about: ``parent``), and for pledges, tranches,
+    deliveries and LOIs the state the postings need (sectors, group keys, unit, current amount,
+    bound and range, active, world date, what its active tranches add up to, what it is tied
+    toward, its deadline). It is the projector's memory (so neither it nor the log is held in
     RAM) and the index the write path routes ids through.
 ``totals``
     Current figures per group (``sector``, ``agreement``, ``pledger``, ``recipient``), key and
-    unit: the dashboard query is a read of a few rows, whatever the size of the log.
+    unit (the :data:`~pledgeledger.domain.totals.SUMS` of a row): the dashboard query is a
+    read of a few rows, whatever the size of the log.
 ``postings``
     The signed postings of :mod:`pledgeledger.projections` (all group keys, unit, world date,
-    recorded time, and the four deltas, zero stored as NULL), appended as events are folded;
+    recorded time, and the deltas of :data:`POSTING_FIGURES`, zero stored as NULL), appended
+    as events are folded;
     postings with the same keys, dates and time folded together are summed into one row.
     ``--as-of D`` and ``--known-at T`` keep the rows with ``world_date <= D`` and
     ``recorded_at <= T`` and sum them grouped, so the answers equal a fold of exactly the
@@ -43,14 +47,22 @@ from typing import Any
 import attrs
 
 from pledgeledger.domain.query import Query
-from pledgeledger.domain.totals import ZERO, Group, Totals, roll_up, row_order
+from pledgeledger.domain.totals import SUMS, ZERO, Group, Totals, roll_up, row_order
 from pledgeledger.errors import ConcurrencyError
 from pledgeledger.store.database import Database, Tx
 from pledgeledger.store.reading import utc_text
 
-__all__ = ["GROUP_COLUMNS", "SCHEMA_VERSION", "ReadModels", "TableSet"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "POSTING_FIGURES",
+    "RECORD_COLUMNS",
+    "SCHEMA_VERSION",
+    "ReadModels",
+    "TableSet",
+    "sums_for",
+]
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 """Bump when the tables or what they mean change: stale read models are then rebuilt."""
 
 GROUP_COLUMNS: tuple[Group, ...] = ("sector", "agreement", "pledger", "recipient")
@@ -68,8 +80,79 @@ RECORD_COLUMNS = (
     "unit",
     "amount",
     "active",
+    "world_date",
+    "bound",
+    "low",
+    "high",
+    "toward",
+    "kids_amount",
+    "kids_low",
+    "kids_high",
+    "kids_open",
+    "latest",
+    "due_by",
 )
-FIGURES = ("pledged", "allocated", "delivered", "intended")
+"""The columns of ``records``. For a pledge or tranche, ``low`` and ``high`` are the range of
+its own figure (``high`` NULL: unbounded), ``kids_*`` what its active tranches add up to
+(headline amounts, effective lows, finite highs and how many highs are unbounded), and, on a
+pledge, ``latest`` the latest world date of a node of its tree."""
+NUMERIC_COLUMNS = frozenset(
+    ("amount", "low", "high", "kids_amount", "kids_low", "kids_high", "kids_open")
+)
+
+POSTING_FIGURES = (
+    "pledged",
+    "allocated",
+    "delivered",
+    "intended",
+    "pledged_low",
+    "pledged_high",
+    "pledged_open",
+    "allocated_low",
+    "allocated_high",
+    "allocated_open",
+    "tree_pledged_low",
+    "tree_pledged_high",
+    "tree_pledged_open",
+    "tree_allocated_low",
+    "tree_allocated_high",
+    "tree_allocated_open",
+    "delivered_low",
+    "delivered_high",
+    "delivered_open",
+    "intended_low",
+    "intended_high",
+    "intended_open",
+    "undisclosed",
+    "pledged_toward",
+    "tree_pledged_toward",
+    "intended_toward",
+)
+"""The deltas a posting carries. Ranges of pledged and allocated come twice: spread over a
+tree's sectors (each node's own part, for totals by sector) and for whole trees (``tree_*``,
+for totals by agreement, pledger or recipient), since a tree's range is not the sum of its
+parts' ranges (docs/semantics.md, "Ranges")."""
+
+_TREE = {
+    "pledged_low": "tree_pledged_low",
+    "pledged_high": "tree_pledged_high",
+    "pledged_open": "tree_pledged_open",
+    "allocated_low": "tree_allocated_low",
+    "allocated_high": "tree_allocated_high",
+    "allocated_open": "tree_allocated_open",
+    "pledged_toward": "tree_pledged_toward",
+}
+
+
+def sums_for(group: Group) -> tuple[str, ...]:
+    """The posting columns whose sums are a row's :data:`SUMS` when grouping by ``group``."""
+    if group == "sector":
+        return SUMS
+    return tuple(_TREE.get(name, name) for name in SUMS)
+
+
+FIGURES = SUMS
+"""The figure columns of ``totals``: a row's :data:`SUMS`, for whichever group it is in."""
 
 
 @attrs.frozen
@@ -118,17 +201,29 @@ class TableSet:
             f"CREATE TABLE IF NOT EXISTS {records} (id {text} PRIMARY KEY, type TEXT NOT NULL, "
             f"root {text} NOT NULL, parent {text}, sector {text}, parent_sector {text}, "
             f"parent_tranche INTEGER, agreement {text}, pledger {text}, recipient {text}, "
-            f"unit {text}, amount {num}, active INTEGER){no_rowid}"
+            f"unit {text}, amount {num}, active INTEGER, world_date TEXT, bound TEXT, "
+            f"low {num}, high {num}, toward {text}, kids_amount {num}, kids_low {num}, "
+            f"kids_high {num}, kids_open {num}, latest TEXT, due_by TEXT){no_rowid}"
         )
         tx.execute(
             f"CREATE INDEX IF NOT EXISTS {self.records}_parent ON {records} (parent) "
             "WHERE type = 'tranche'"
         )
+        # Few records are tied toward another or have a deadline: partial indexes cost little
+        # and answer `show` (what is tied toward it) and `overdue` without a scan.
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.records}_toward ON {records} (toward) "
+            "WHERE toward IS NOT NULL"
+        )
+        tx.execute(
+            f"CREATE INDEX IF NOT EXISTS {self.records}_due ON {records} (due_by) "
+            "WHERE due_by IS NOT NULL"
+        )
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {totals} (grp TEXT NOT NULL, key {text} NOT NULL, "
             f"unit {text} NOT NULL, {figures}, PRIMARY KEY (grp, key, unit)){no_rowid}"
         )
-        nullable = ", ".join(f"{f} {num}" for f in FIGURES)
+        nullable = ", ".join(f"{f} {num}" for f in POSTING_FIGURES)
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {postings} (sector {text} NOT NULL, agreement {text}, "
             f"pledger {text} NOT NULL, recipient {text} NOT NULL, unit {text} NOT NULL, "
@@ -310,7 +405,7 @@ class ReadModels:
                 (by,),
             )
         else:
-            sums = ", ".join(tx.sum(f) for f in FIGURES)
+            sums = ", ".join(tx.sum(f) for f in sums_for(by))
             rows = tx.fetchall(
                 f"SELECT {by}, unit, {sums} FROM {tx.table(tables.postings)} "
                 f"{_where(where)} GROUP BY {by}, unit",
@@ -325,7 +420,9 @@ class ReadModels:
             else:
                 for i, value in enumerate(values):
                     row[i] += _dec(value)
-        result = [Totals(by, key, unit, *f) for (key, unit), f in grouped.items() if any(f)]
+        result = [
+            Totals.of_sums(by, key, unit, f) for (key, unit), f in grouped.items() if any(f)
+        ]
         result.sort(key=lambda r: row_order(r.key, r.unit))
         return result
 
@@ -336,7 +433,7 @@ class ReadModels:
         ``query.as_of``: the timeline's input; ``upto`` as for :meth:`totals`."""
         by = query.by  # one of GROUPS (the query checked it), so it names a column
         where, params = _conditions(query, upto)
-        sums = ", ".join(tx.sum(f) for f in FIGURES)
+        sums = ", ".join(tx.sum(f) for f in sums_for(by))
         for raw_key, unit, day, *values in tx.stream(
             f"SELECT {by}, unit, world_date, {sums} FROM {tx.table(tables.postings)} "
             f"{_where(where)} GROUP BY {by}, unit, world_date ORDER BY world_date",
@@ -368,7 +465,7 @@ class ReadModels:
             "world_date",
             "recorded_at",
         )
-        sums = ", ".join(tx.sum(f) for f in FIGURES)
+        sums = ", ".join(tx.sum(f) for f in POSTING_FIGURES)
         checks = [
             (
                 "records",
@@ -405,12 +502,17 @@ class ReadModels:
         return problems
 
 
+_NUMERIC_AT = tuple(
+    i - 1 for i, name in enumerate(RECORD_COLUMNS) if name in NUMERIC_COLUMNS
+)
+
+
 def _normalise(values: tuple[Any, ...], label: str) -> tuple[Any, ...] | None:
     if label == "records":
-        amount = RECORD_COLUMNS.index("amount") - 1
         out = list(values)
-        if out[amount] is not None:
-            out[amount] = _dec(out[amount])
+        for at in _NUMERIC_AT:
+            if out[at] is not None:
+                out[at] = _dec(out[at])
         return tuple(out)
     figures = tuple(_dec(v) for v in values)
     return figures if any(figures) else None

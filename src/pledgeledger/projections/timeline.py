@@ -26,8 +26,8 @@ from pledgeledger.domain.totals import Group, TimelinePoint, roll_up, row_order
 __all__ = ["timeline_points"]
 
 Change = tuple[str | None, str, date, list[Decimal]]
-"""A row of ``ReadModels.daily``: group key, unit, world date and the net change of pledged,
-allocated, delivered and intended."""
+"""A row of ``ReadModels.daily``: group key, unit, world date and the net change of each of a
+row's :data:`~pledgeledger.domain.totals.SUMS`."""
 Series = tuple[str | None, str]
 """A line of the timeline: a (rolled-up) group key and a unit."""
 
@@ -109,14 +109,6 @@ class _Running:
     def points(self, day: date) -> Iterator[TimelinePoint]:
         """The shown series' figures as they are now, as points dated ``day``."""
         for key, unit in self.order:
-            pledged, allocated, delivered, intended = self.figures[(key, unit)]
-            yield TimelinePoint(
-                group=self.group,
-                key=key,
-                unit=unit,
-                period_end=day,
-                pledged=pledged,
-                allocated=allocated,
-                delivered=delivered,
-                intended=intended,
+            yield TimelinePoint.of_sums(
+                self.group, key, unit, self.figures[(key, unit)], period_end=day
             )
