@@ -32,8 +32,9 @@ from eventsourcing.persistence import (
 from pledgeledger.domain.periods import Every
 from pledgeledger.domain.progress import Progress
 from pledgeledger.domain.query import Query
-from pledgeledger.domain.records import Event
-from pledgeledger.domain.totals import Group, TimelinePoint, Totals
+from pledgeledger.domain.records import Amount, Bound, Event
+from pledgeledger.domain.rules import DeliveryNode, Node, PledgeTree
+from pledgeledger.domain.totals import ZERO, Group, TimelinePoint, Totals
 from pledgeledger.errors import ConcurrencyError, LedgerError, NotFound, StaleView
 from pledgeledger.formats.converter import structure_event
 from pledgeledger.formats.fast import load_event
@@ -55,7 +56,18 @@ from pledgeledger.store.application import LedgerApplication, persistence_env, r
 from pledgeledger.store.database import Database, Tx
 from pledgeledger.store.reading import StateReader
 from pledgeledger.store.writer import Writer, paused_gc
-from pledgeledger.view import LetterView, LoggedEvent, NodeView, Snapshot
+from pledgeledger.view import (
+    NO_TIES,
+    Conflict,
+    LetterView,
+    LoggedEvent,
+    NodeView,
+    OverdueView,
+    Snapshot,
+    TiedView,
+    Ties,
+    conflict_of,
+)
 
 __all__ = ["Ledger", "RecordResult", "ReplayReport"]
 
@@ -132,12 +144,72 @@ def _lock_errors(what: str) -> Iterator[None]:
         ) from None
 
 
-def _node_view(owner: PledgeAggregate, ledger_id: str) -> NodeView:
-    """The node ``ledger_id`` of ``owner``'s tree (the root for a delivery's or correction's
-    id)."""
+def _node_of(tree: PledgeTree, ledger_id: str) -> Node:
+    """The node ``ledger_id`` of ``tree`` (the root for a delivery's, correction's or
+    report's id)."""
+    return tree.nodes.get(ledger_id) or tree.nodes[tree.root]
+
+
+def _ties(found: Mapping[str, list[Any]]) -> dict[str, Ties]:
+    return {
+        target: Ties.of(
+            TiedView(i, kind, amount, unit, Bound(bound), low, high)
+            for i, kind, amount, unit, bound, low, high in rows
+        )
+        for target, rows in found.items()
+    }
+
+
+def _conflict(owner: LedgerAggregate, record_id: str) -> Conflict | None:
+    """The conflict of ``record_id`` in ``owner``, if its figures disagree."""
+    if isinstance(owner, LetterAggregate):
+        letter = owner.letter
+        order = {event_id: i for i, event_id in enumerate(owner.records)}
+        counted = Amount(letter.amount, letter.record.unit, letter.bound, letter.low, letter.high)
+        return conflict_of(letter.record, letter.corrections, letter.reports, counted, order)
+    if not isinstance(owner, PledgeAggregate):
+        return None
     tree = owner.tree
-    node = tree.nodes.get(ledger_id) or tree.nodes[tree.root]
-    return NodeView.of(tree, node)
+    order = {event_id: i for i, event_id in enumerate(tree.records)}
+    found: Node | DeliveryNode | None = tree.nodes.get(record_id)
+    if found is None:
+        found = tree.deliveries.get(record_id)
+    if found is None:
+        return None
+    counted = Amount(found.amount, found.unit, found.bound, found.low, found.high)
+    return conflict_of(found.record, found.corrections, found.reports, counted, order)
+
+
+def _overdue(owner: LedgerAggregate, record_id: str, day: date) -> OverdueView | None:
+    """``record_id`` as it stood on ``day``, if it was past its deadline and still counted."""
+    if isinstance(owner, LetterAggregate):
+        letter = owner.letter.as_of(day)
+        if letter is None or not letter.active or letter.record.due_by is None:
+            return None
+        r = letter.record
+        return OverdueView(
+            r.id, "loi", r.due_by, letter.amount, r.unit, letter.bound, None, letter.amount
+        )
+    if not isinstance(owner, PledgeAggregate):
+        return None
+    tree = owner.tree.as_of(day)
+    node = None if tree is None else tree.nodes.get(record_id)
+    if tree is None or node is None or not node.active or node.record.due_by is None:
+        return None
+    delivered = tree.delivered(node)
+    outstanding = None if node.amount is None else max(ZERO, node.amount - delivered)
+    if outstanding == ZERO:
+        return None
+    return OverdueView(
+        node.id,
+        node.kind,
+        node.record.due_by,
+        node.amount,
+        node.unit,
+        node.bound,
+        delivered,
+        outstanding,
+    )
 
 
 def _count_lines(paths: list[str | os.PathLike[str]]) -> int:
@@ -472,31 +544,85 @@ class Ledger:
             raise NotFound(ledger_id)
         return owner
 
+    def _tied(self, targets: Iterable[str]) -> dict[str, Ties]:
+        """What is tied toward each of ``targets`` (``toward``), from the read models."""
+        with self._reading() as (tx, tables):
+            return _ties(self._models.tied(tx, tables, targets))
+
+    def _node_view(self, owner: PledgeAggregate, ledger_id: str) -> NodeView:
+        tree = owner.tree
+        return NodeView.of(tree, _node_of(tree, ledger_id), self._tied(tree.nodes))
+
+    def _letter_view(self, owner: LetterAggregate) -> LetterView:
+        letter = owner.letter
+        ties = self._tied([letter.record.id]).get(letter.record.id, NO_TIES)
+        return LetterView.of(letter, ties)
+
     def tree(self, ledger_id: str) -> NodeView:
-        """The tree of the pledge or tranche ``ledger_id`` (a delivery's or correction's id
-        gives its pledge's tree): figures, headroom, history and sources."""
+        """The tree of the pledge or tranche ``ledger_id`` (a delivery's, correction's or
+        report's id gives its pledge's tree): figures and ranges, headroom, history, reports,
+        what is tied toward each node, and sources."""
         owner = self._owner(ledger_id)
         if not isinstance(owner, PledgeAggregate):
             raise LedgerError(f"{ledger_id} is not part of a pledge's tree")
-        return _node_view(owner, ledger_id)
+        return self._node_view(owner, ledger_id)
 
     def letter(self, ledger_id: str) -> LetterView:
-        """The letter of intent ``ledger_id`` (or the one a correction's id corrects)."""
+        """The letter of intent ``ledger_id`` (or the one a correction or report is about)."""
         owner = self._owner(ledger_id)
         if not isinstance(owner, LetterAggregate):
             raise LedgerError(f"{ledger_id} is not a letter of intent")
-        return LetterView.of(owner.letter)
+        return self._letter_view(owner)
 
     def view(self, ledger_id: str) -> NodeView | LetterView | Event:
         """What ``show`` shows for ``ledger_id``: a pledge's tree, a letter, or an agreement's
         record, whichever owns the id."""
         owner = self._owner(ledger_id)  # loaded once, whichever kind it is
         if isinstance(owner, PledgeAggregate):
-            return _node_view(owner, ledger_id)
+            return self._node_view(owner, ledger_id)
         if isinstance(owner, LetterAggregate):
-            return LetterView.of(owner.letter)
+            return self._letter_view(owner)
         assert isinstance(owner, AgreementAggregate)
         return owner.agreement.record
+
+    def _owners(self, pairs: Iterable[tuple[str, str]]) -> Iterator[tuple[str, LedgerAggregate]]:
+        """Each id of ``pairs`` (id, root) with the aggregate of its root, loading each root
+        once while its ids follow one another."""
+        loaded: tuple[str, LedgerAggregate] | None = None
+        for record_id, root in sorted(pairs, key=lambda pair: (pair[1], pair[0])):
+            if loaded is None or loaded[0] != root:
+                found = self._app.load(root_id(root))
+                assert found is not None  # the read models name it, so the log has it
+                loaded = (root, found)
+            yield record_id, loaded[1]
+
+    def conflicts(self) -> list[Conflict]:
+        """Every record whose figures disagree, by id: its own figure, its amendments' and its
+        reports', compared as amount, bound and range (``pledgeledger conflicts``)."""
+        with self._reading() as (tx, tables):
+            candidates = self._models.figures_with_history(tx, tables)
+        found = []
+        for record_id, owner in self._owners(candidates):
+            conflict = _conflict(owner, record_id)
+            if conflict is not None:
+                found.append(conflict)
+        found.sort(key=lambda c: c.id)
+        return found
+
+    def overdue(self, as_of: date | None = None) -> list[OverdueView]:
+        """The records past their deadline (``due_by`` before ``as_of``, by default today in
+        UTC) and still counted on that day, by id, with what is still undelivered or
+        unconverted then (``pledgeledger overdue``). Fully delivered records are left out."""
+        day = as_of or self._clock().astimezone(UTC).date()
+        with self._reading() as (tx, tables):
+            candidates = self._models.due_before(tx, tables, day)
+        found = []
+        for record_id, owner in self._owners(candidates):
+            late = _overdue(owner, record_id, day)
+            if late is not None:
+                found.append(late)
+        found.sort(key=lambda o: o.id)
+        return found
 
     def lookup(self, ledger_id: str) -> Event:
         """The record stored under ``ledger_id``."""

@@ -2,9 +2,12 @@
 
 The benchmarks (``benchmarks/run.py``) and the large tests need ledgers of hundreds of
 thousands of events that pass every invariant: pledges, nested tranches, deliveries, LOIs,
-amendments (up and down) and withdrawals (with their cascades). The generator keeps just enough
-state to stay valid (a window of open trees, each with its nodes' amounts, allocations and
-deliveries), so a million events stream out in constant memory.
+amendments (up and down, some adopting a report), withdrawals and lapses (with their cascades),
+reports beside the counted figures, records tied toward others (``toward``), letters of intent
+converted into pledges or tranches (``converts``), deadlines (``due_by``), and figures of every
+kind: exact, ``up_to``, ``at_least``, ``about``, with a stated range, or undisclosed. The
+generator keeps just enough state to stay valid (a window of open trees, each with its nodes'
+amounts, allocations and deliveries), so a million events stream out in constant memory.
 
 By default world dates never go backwards in log order, so the date rules of
 ``docs/semantics.md`` hold by construction; they advance so that any size spans about six years
@@ -92,11 +95,16 @@ class _Node:
     sector: str
     parent: _Node | None
     at_least: bool
+    """Whether the node caps nothing under it: a floor, or an undisclosed figure."""
     day: date
     children: list[_Node] = attrs.Factory(list)
     allocated: int = 0
     delivered: int = 0
     active: bool = True
+    bound: str = "exact"
+    undisclosed: bool = False
+    deliveries: int = 0
+    """Active deliveries against this node and under it (undisclosed ones deliver 0)."""
 
 
 @attrs.define
@@ -105,6 +113,8 @@ class _Delivery:
     node: _Node
     amount: int
     active: bool = True
+    bound: str = "exact"
+    undisclosed: bool = False
 
 
 @attrs.define
@@ -120,7 +130,11 @@ class _Tree:
 class _Letter:
     id: str
     amount: int
+    unit: str = "USD"
+    latest: date = date.min
     active: bool = True
+    bound: str = "exact"
+    undisclosed: bool = False
 
 
 class _Generator:
@@ -182,6 +196,28 @@ class _Generator:
         magnitude: int = 10 ** max(0, len(str(value)) - 3)
         return max(1, value // magnitude * magnitude)
 
+    def _bound(self) -> str:
+        return self.rng.choices(["exact", "up_to", "at_least", "about"], [76, 13, 5, 6])[0]
+
+    def _figure(self, record: dict[str, Any], amount: int, bound: str) -> None:
+        """Write ``amount`` with ``bound`` into ``record``, now and then with a stated range
+        (never on an exact figure, and always holding the amount)."""
+        record["amount"] = self._fig(amount)
+        if bound != "exact":
+            record["bound"] = bound
+            if self.rng.random() < 0.3:
+                if bound != "at_least":
+                    record["low"] = self._fig(amount * self.rng.randint(5, 10) // 10)
+                if bound != "up_to":
+                    record["high"] = self._fig(amount * self.rng.randint(10, 15) // 10)
+
+    def _undisclosed(self) -> bool:
+        return self.rng.random() < 0.04
+
+    def _due(self, record: dict[str, Any], on: date) -> None:
+        if self.rng.random() < 0.15:
+            record["due_by"] = (on + timedelta(days=self.rng.randint(0, 900))).isoformat()
+
     @staticmethod
     def _room(node: _Node) -> int:
         return node.amount - node.allocated
@@ -211,22 +247,60 @@ class _Generator:
         pledger, recipient = self.rng.sample(COUNTRIES, 2)
         unit = self.rng.choice(UNITS)
         amount = self._amount(10 ** self.rng.randint(6, 12))
-        bound = self.rng.choices(["exact", "up_to", "at_least"], [80, 15, 5])[0]
+        bound = self._bound()
         sector = self.rng.choice(SECTORS)
-        record.update(
-            pledger=pledger, recipient=recipient, amount=self._fig(amount), unit=unit, sector=sector
-        )
-        if bound != "exact":
-            record["bound"] = bound
+        record.update(pledger=pledger, recipient=recipient, amount=None, unit=unit, sector=sector)
+        undisclosed = self._undisclosed()
+        if undisclosed:
+            bound, amount = "exact", 0
+        else:
+            self._figure(record, amount, bound)
         on = self._pick(self.day - timedelta(days=60))
         if self.agreements and self.rng.random() < 0.6:
             record["agreement"] = self.rng.choice(self.agreements[-30:])
             on = self.day
-        root = _Node(record["id"], amount, sector, None, bound == "at_least", on)
+        self._toward(record, unit, on)
+        self._converts(record, on)
+        self._due(record, on)
+        root = _Node(
+            record["id"], amount, sector, None, bound == "at_least" or undisclosed, on
+        )
+        root.bound, root.undisclosed = bound, undisclosed
         self.trees.append(_Tree(root, unit, [root]))
         if len(self.trees) > WINDOW:
             self.trees.pop(self.rng.randrange(len(self.trees) // 2))
         return self._dated(record, on=on)
+
+    def _toward(self, record: dict[str, Any], unit: str, on: date) -> None:
+        """Now and then tie a new pledge or LOI toward an active record of its unit dated no
+        later than it."""
+        if self.rng.random() >= 0.1:
+            return
+        candidates = [
+            n.id
+            for tree in self.trees[-20:]
+            if tree.unit == unit
+            for n in tree.nodes[-3:]
+            if n.active and n.day <= on
+        ]
+        candidates += [
+            letter.id
+            for letter in self.letters[-20:]
+            if letter.active and letter.unit == unit and letter.latest <= on
+        ]
+        if candidates:
+            record["toward"] = self.rng.choice(candidates)
+
+    def _converts(self, record: dict[str, Any], on: date) -> None:
+        """Now and then make a new pledge or tranche the conversion of an active LOI dated no
+        later than it (nor than its last correction)."""
+        if self.rng.random() >= 0.05:
+            return
+        candidates = [x for x in self.letters[-30:] if x.active and x.latest <= on]
+        if candidates:
+            letter = self.rng.choice(candidates)
+            letter.active = False
+            record["converts"] = letter.id
 
     def tranche(self) -> dict[str, Any] | None:
         tree = self.rng.choice(self.trees)
@@ -234,15 +308,24 @@ class _Generator:
         if not parents:
             return None
         parent = self.rng.choice(parents)
-        room = parent.amount if parent.at_least else self._room(parent)
+        room = max(parent.amount, 1000) if parent.at_least else self._room(parent)
         amount = self._amount(max(1, room // self.rng.choice([1, 2, 3])))
         sector = parent.sector
         if self.rng.random() < 0.6:
             sector = self.rng.choice(SECTORS)
         record = self._base("tranche", "tr")
-        record.update(parent=parent.id, amount=self._fig(amount), unit=tree.unit, sector=sector)
+        record.update(parent=parent.id, amount=None, unit=tree.unit, sector=sector)
+        bound = "exact" if self.rng.random() < 0.6 else self._bound()
+        undisclosed = self._undisclosed()
+        if undisclosed:
+            bound, amount = "exact", 0
+        else:
+            self._figure(record, amount, bound)
         on = self._pick(max(parent.day, tree.barrier))
-        node = _Node(record["id"], amount, sector, parent, False, on)
+        self._converts(record, on)
+        self._due(record, on)
+        node = _Node(record["id"], amount, sector, parent, bound == "at_least" or undisclosed, on)
+        node.bound, node.undisclosed = bound, undisclosed
         parent.children.append(node)
         parent.allocated += amount
         tree.nodes.append(node)
@@ -256,43 +339,83 @@ class _Generator:
             return None
         amount = self._amount(max(1, room // self.rng.choice([2, 3, 5])))
         record = self._base("delivery", "dl")
-        record.update(parent=node.id, amount=self._fig(amount), unit=tree.unit)
-        self._deliver(node, amount)
-        tree.deliveries.append(_Delivery(record["id"], node, amount))
+        record.update(parent=node.id, amount=None, unit=tree.unit)
+        undisclosed = self._undisclosed()
+        bound = "exact" if undisclosed or self.rng.random() < 0.9 else self._bound()
+        if undisclosed:
+            amount = 0
+        else:
+            self._figure(record, amount, bound)
+        self._deliver(node, amount, 1)
+        delivery = _Delivery(record["id"], node, amount, bound=bound, undisclosed=undisclosed)
+        tree.deliveries.append(delivery)
         return self._dated(record, "delivered_on", self._pick(max(node.day, tree.barrier)))
 
     @staticmethod
-    def _deliver(node: _Node, amount: int) -> None:
+    def _deliver(node: _Node, amount: int, count: int = 0) -> None:
         current: _Node | None = node
         while current is not None:
             current.delivered += amount
+            current.deliveries += count
             current = current.parent
 
     def loi(self) -> dict[str, Any]:
         record = self._base("loi", "li")
         party, counterparty = self.rng.sample(COUNTRIES, 2)
         amount = self._amount(10 ** self.rng.randint(3, 10))
+        unit = self.rng.choice(UNITS)
         record.update(
             party=party,
             counterparty=counterparty,
-            amount=self._fig(amount),
-            unit=self.rng.choice(UNITS),
+            amount=None,
+            unit=unit,
             sector=self.rng.choice(SECTORS),
         )
+        undisclosed = self._undisclosed()
+        bound = "exact" if undisclosed else self._bound()
+        if not undisclosed:
+            self._figure(record, amount, bound)
         on = self._pick(self.day - timedelta(days=60))
         if self.agreements and self.rng.random() < 0.4:
             record["agreement"] = self.rng.choice(self.agreements[-30:])
             on = self.day
-        self.letters.append(_Letter(record["id"], amount))
+        self._toward(record, unit, on)
+        self._due(record, on)
+        self.letters.append(
+            _Letter(record["id"], amount, unit, on, bound=bound, undisclosed=undisclosed)
+        )
         if len(self.letters) > WINDOW:
             self.letters.pop(0)
         return self._dated(record, on=on)
 
     def _correction(self, kind: str, target: str) -> dict[str, Any]:
-        record = self._base(kind, "am" if kind == "amendment" else "wd")
+        prefix = {"amendment": "am", "withdrawal": "wd", "lapse": "lp"}[kind]
+        record = self._base(kind, prefix)
         record["target"] = target
-        record["reason"] = "revised figure" if kind == "amendment" else "cancelled"
+        record["reason"] = {
+            "amendment": "revised figure",
+            "withdrawal": "cancelled",
+            "lapse": "deadline passed",
+        }[kind]
         return record
+
+    def report(self) -> dict[str, Any] | None:
+        """Another outlet's figure for a record (any status, any date near today): side
+        information that never changes a total."""
+        record = self._base("report", "rp")
+        if self.rng.random() < 0.3 and self.letters:
+            letter = self.rng.choice(self.letters)
+            about, unit, amount = letter.id, letter.unit, letter.amount
+        else:
+            tree = self.rng.choice(self.trees)
+            node = self.rng.choice(tree.nodes[-8:])
+            about, unit, amount = node.id, tree.unit, node.amount
+        record.update(about=about, amount=None, unit=unit)
+        if not self._undisclosed():
+            figure = self._amount(max(amount, 1) * self.rng.randint(8, 13) // 10)
+            self._figure(record, figure, self._bound())
+        on = self.day - timedelta(days=self.rng.randint(0, 30))
+        return self._dated(record, "reported_on", on)
 
     def amendment(self) -> dict[str, Any] | None:
         choice = self.rng.random()
@@ -300,9 +423,12 @@ class _Generator:
             letter = self.rng.choice(self.letters)
             if not letter.active:
                 return None
-            letter.amount = self._amount(letter.amount * 2)
+            letter.amount = self._amount(max(letter.amount, 1) * 2)
             record = self._correction("amendment", letter.id)
-            record["amount"] = self._fig(letter.amount)
+            self._amended(record, letter.amount, letter.bound, letter.undisclosed)
+            letter.latest = self.day
+            letter.undisclosed = False
+            letter.bound = record.get("bound", letter.bound)
             return self._dated(record)
         tree = self.rng.choice(self.trees)
         if choice < 0.4 and tree.deliveries:
@@ -313,7 +439,9 @@ class _Generator:
             self._deliver(delivered.node, new - delivered.amount)
             delivered.amount = new
             record = self._correction("amendment", delivered.id)
-            record["amount"] = self._fig(new)
+            self._amended(record, new, delivered.bound, delivered.undisclosed)
+            delivered.bound = record.get("bound", delivered.bound)
+            delivered.undisclosed = False
             tree.barrier = self.day
             return self._dated(record)
         node = self.rng.choice(tree.nodes[-8:])
@@ -321,7 +449,7 @@ class _Generator:
             return None
         floor = max(node.allocated, node.delivered, 1)
         parent = node.parent
-        ceiling = node.amount * 2
+        ceiling = max(node.amount, floor) * 2  # an undisclosed figure (0 here) gets one
         if parent is not None and not parent.at_least:
             ceiling = min(ceiling, node.amount + self._room(parent))
         if ceiling < floor:
@@ -331,34 +459,61 @@ class _Generator:
             parent.allocated += new - node.amount
         node.amount = new
         record = self._correction("amendment", node.id)
-        record["amount"] = self._fig(new)
+        self._amended(record, new, node.bound, node.undisclosed, keep_floor=node.at_least)
+        node.bound = record.get("bound", node.bound)
+        node.undisclosed = False
+        node.at_least = node.bound == "at_least"
         tree.barrier = self.day
         return self._dated(record)
 
+    def _amended(
+        self,
+        record: dict[str, Any],
+        amount: int,
+        bound: str,
+        undisclosed: bool,
+        *,
+        keep_floor: bool = False,
+    ) -> None:
+        """An amendment's figure: ``amount``, now and then with a new bound (a floor stays a
+        floor, so that what it holds stays within the rules) or a stated range."""
+        new_bound = bound
+        if not keep_floor and self.rng.random() < 0.2:
+            new_bound = self.rng.choice(["exact", "up_to", "about"])
+            record["bound"] = new_bound
+        if undisclosed and new_bound == "exact":
+            record.pop("bound", None)
+        record["amount"] = self._fig(amount)
+        if new_bound not in ("exact", "at_least") and self.rng.random() < 0.3:
+            if "bound" not in record:
+                record["bound"] = new_bound
+            record["low"] = self._fig(amount * self.rng.randint(5, 10) // 10)
+
     def withdrawal(self) -> dict[str, Any] | None:
+        kind = "lapse" if self.rng.random() < 0.3 else "withdrawal"
         if self.rng.random() < 0.3 and self.letters:
             letter = self.rng.choice(self.letters)
             if not letter.active:
                 return None
             letter.active = False
-            return self._dated(self._correction("withdrawal", letter.id))
+            return self._dated(self._correction(kind, letter.id))
         tree = self.rng.choice(self.trees)
         if self.rng.random() < 0.3 and tree.deliveries:
             delivered = self.rng.choice(tree.deliveries[-5:])
             if not delivered.active:
                 return None
             delivered.active = False
-            self._deliver(delivered.node, -delivered.amount)
+            self._deliver(delivered.node, -delivered.amount, -1)
             tree.barrier = self.day
             return self._dated(self._correction("withdrawal", delivered.id))
         node = self.rng.choice(tree.nodes[-8:])
-        if not node.active or node.delivered:
+        if not node.active or node.delivered or node.deliveries:
             return None
         self._cancel(node)
         tree.barrier = self.day
         if node.parent is not None:
             node.parent.allocated -= node.amount
-        return self._dated(self._correction("withdrawal", node.id))
+        return self._dated(self._correction(kind, node.id))
 
     def _cancel(self, node: _Node) -> None:
         node.active = False
@@ -377,8 +532,9 @@ class _Generator:
             self.amendment,
             self.withdrawal,
             self.agreement,
+            self.report,
         ]
-        weights = [18, 30, 24, 8, 13, 5, 0.3]
+        weights = [18, 30, 24, 8, 13, 5, 0.3, 3]
         produced = 0
         for _ in range(3):
             yield self.agreement()

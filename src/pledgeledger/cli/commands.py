@@ -30,7 +30,9 @@ import click
 from pledgeledger.cli.progress import progress_line
 from pledgeledger.cli.reference import format_json, format_text, rules_json, rules_text
 from pledgeledger.cli.render import (
+    conflicts_table,
     log_table,
+    overdue_table,
     render_letter,
     render_tree,
     timeline_json,
@@ -472,7 +474,7 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     """Append the events in JSON Lines FILES (- for standard input), all or nothing.
 
     Each line is one event object with a "type" (agreement, pledge, tranche, loi, delivery,
-    amendment, withdrawal); `pledgeledger format` lists every type's fields. Lines already
+    amendment, withdrawal, lapse, report); `pledgeledger format` lists every type's fields. Lines already
     recorded with the same content are skipped, so re-running an import is safe. If any line of
     any file is malformed or refused, nothing is written and the error names the file, line and
     field; a refusal names its rule (`pledgeledger rules`).
@@ -513,7 +515,10 @@ def totals(state: _State, query: Query, fmt: str) -> None:
     """Pledged, allocated, unallocated, delivered and intended per group and unit.
 
     pledged = allocated + unallocated in every row; units are never added together. By sector,
-    each amount counts once, under the most specific sector known.
+    each amount counts once, under the most specific sector known. Each figure has its range
+    beside it ("73B (0–73B)": an "up to" figure; "10B (10B–)": a floor, unbounded above), and
+    the count of undisclosed figures and the part tied toward other records are shown when
+    some row has them (--format json|csv: the *_low, *_high, undisclosed and *_toward keys).
     """
     with state.ledger() as ledger:
         rows = ledger.totals(query)
@@ -580,13 +585,16 @@ def show(state: _State, event_id: str, fmt: str) -> None:
     """Show what the ledger holds under ID, whatever kind of event it names.
 
     \b
-    pledge or tranche:    its tree (a tranche's from the tranche down): figures,
-                          headroom, deliveries, corrections and their sources
-    delivery:             the tree of the pledge it was made under
-    correction:           what it corrects (amendment or withdrawal of a pledge,
-                          tranche or delivery: the pledge's tree; of a letter:
-                          the letter; of an agreement: the agreement)
-    letter of intent:     its figure, parties, agreement, corrections and sources
+    pledge or tranche:    its tree (a tranche's from the tranche down): figures
+                          with bounds and ranges, headroom, deliveries, corrections
+                          (80B → up to 73B), reports and their spread, what is
+                          tied toward it, conversions, deadlines and sources
+    delivery, report:     the tree of the pledge it belongs to
+    correction:           what it corrects (amendment, withdrawal or lapse of a
+                          pledge, tranche or delivery: the pledge's tree; of a
+                          letter: the letter; of an agreement: the agreement)
+    letter of intent:     its figure, parties, agreement, corrections, reports,
+                          conversion and sources
     agreement:            its record (title, parties, signed on, sources) as JSON
 
     --format json prints the same as JSON, for any kind of ID.
@@ -605,6 +613,61 @@ def show(state: _State, event_id: str, fmt: str) -> None:
         from pledgeledger.formats.converter import unstructure_event
 
         click.echo(json.dumps(unstructure_event(view), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: an array of objects with id, unit, counted (amount, bound, low, high) and "
+    "reported (a list of amount, bound, outlet, reported_on).",
+)
+@click.pass_obj
+@_friendly
+def conflicts(state: _State, fmt: str) -> None:
+    """Records whose reported figures disagree, side by side: the figure the totals count now,
+    and each figure a source gave (the record's own, its amendments', its reports'), with the
+    outlet and when it was reported.
+
+    Figures are compared as amount, bound and range. Listing conflicts is not a failure: the
+    exit code is 0 whether there are any or not.
+    """
+    with state.ledger() as ledger:
+        found = ledger.conflicts()
+    if fmt == "json":
+        click.echo(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False))
+    else:
+        click.echo(conflicts_table(found))
+
+
+@cli.command()
+@_as_of_option("Deadlines before DATE, and what was delivered by then. Default: today (UTC).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: an array of objects with id, type, due_by, amount, unit, bound, delivered and "
+    "outstanding.",
+)
+@click.pass_obj
+@_friendly
+def overdue(state: _State, as_of: date | None, fmt: str) -> None:
+    """Records past their deadline (due_by) and still counted: pledges and tranches with what
+    is still undelivered, letters of intent with what is still unconverted.
+
+    A record fully delivered by then, withdrawn, lapsed or converted is not overdue.
+    """
+    with state.ledger() as ledger:
+        found = ledger.overdue(as_of)
+    if fmt == "json":
+        click.echo(json.dumps([o.as_dict() for o in found], indent=2, ensure_ascii=False))
+    else:
+        click.echo(overdue_table(found))
 
 
 @cli.command()

@@ -67,13 +67,23 @@ EVENT_COLUMNS = (
     "bound",
     "reason",
     "sources",
+    "low",
+    "high",
+    "about",
+    "toward",
+    "converts",
+    "adopts",
+    "due_by",
 )
-"""The columns of the events table. ``date`` is the world date (``signed_on``, ``announced_on``
-or ``delivered_on``); ``parties`` and ``sources`` are joined into one cell each."""
+"""The columns of the events table. ``date`` is the world date (``signed_on``, ``announced_on``,
+``delivered_on`` or ``reported_on``); ``parties`` and ``sources`` are joined into one cell
+each. The columns after ``sources`` came with ranges, reports and links between records; they
+are last so that the earlier ones keep their places."""
 
 TOTALS_COLUMNS = TOTALS_FIELDS
 """The columns of the totals table after the group key (named after the grouping): the same
-as ``pledgeledger totals --format csv``, so scripts can read either."""
+as ``pledgeledger totals --format csv``, so scripts can read either. An unbounded high is an
+empty cell."""
 
 
 @attrs.frozen
@@ -133,6 +143,13 @@ def _event_row(logged: LoggedEvent) -> tuple[Cell, ...]:
         "amount",
         "unit",
         "reason",
+        "low",
+        "high",
+        "about",
+        "toward",
+        "converts",
+        "adopts",
+        "due_by",
     ):
         values[name] = getattr(e, name, None)
     bound = getattr(e, "bound", None)
@@ -145,11 +162,31 @@ def _event_row(logged: LoggedEvent) -> tuple[Cell, ...]:
 def event_table(events: Iterable[LoggedEvent]) -> Table:
     """The events, one row each, in log order."""
     rows = tuple(_event_row(logged) for logged in events)
-    return Table("events", EVENT_COLUMNS, rows, frozenset({"position", "amount"}))
+    return Table("events", EVENT_COLUMNS, rows, frozenset({"position", "amount", "low", "high"}))
 
 
 def _totals_row(r: Totals) -> tuple[Cell, ...]:
-    return (r.key, r.unit, r.pledged, r.allocated, r.delivered, r.intended, r.unallocated)
+    """A row's cells in the order of :data:`TOTALS_COLUMNS` (an unbounded high is empty)."""
+    return (
+        r.key,
+        r.unit,
+        r.pledged,
+        r.allocated,
+        r.delivered,
+        r.intended,
+        r.unallocated,
+        r.pledged_low,
+        r.pledged_high,
+        r.allocated_low,
+        r.allocated_high,
+        r.delivered_low,
+        r.delivered_high,
+        r.intended_low,
+        r.intended_high,
+        r.undisclosed,
+        r.pledged_toward,
+        r.intended_toward,
+    )
 
 
 def _timeline_row(p: TimelinePoint) -> tuple[Cell, ...]:

@@ -39,7 +39,7 @@ Figures are ``TEXT`` decimals on SQLite and ``NUMERIC`` on PostgreSQL (see :mod:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -445,6 +445,58 @@ class ReadModels:
                 date.fromisoformat(day),
                 [_dec(v) for v in values],
             )
+
+    # -- links and deadlines -----------------------------------------------------------------
+
+    def tied(
+        self, tx: Tx, tables: TableSet, targets: Iterable[str]
+    ) -> dict[str, list[tuple[str, str, Decimal | None, str, str, Decimal, Decimal | None]]]:
+        """The active records tied toward each of ``targets`` (``toward``): per target, each
+        record's id, type, amount, unit, bound and range (low, high; ``None``: unbounded),
+        in id order."""
+        wanted = [tx.text(t) for t in targets]
+        found: dict[str, list[Any]] = {}
+        table = tx.table(tables.records)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for toward, record_id, kind, amount, unit, bound, low, high in tx.fetchall(
+                f"SELECT toward, id, type, amount, unit, bound, low, high FROM {table} "
+                f"WHERE toward IN ({marks}) AND active = 1 ORDER BY id",
+                chunk,
+            ):
+                found.setdefault(tx.untext(toward), []).append(
+                    (
+                        tx.untext(record_id),
+                        kind,
+                        None if amount is None else _dec(amount),
+                        tx.untext(unit),
+                        bound,
+                        _dec(low),
+                        None if high is None else _dec(high),
+                    )
+                )
+        return found
+
+    def figures_with_history(self, tx: Tx, tables: TableSet) -> list[tuple[str, str]]:
+        """Every record with an amendment or a report about it, and the root record whose
+        aggregate owns it, in id order: the records whose figures may disagree."""
+        table = tx.table(tables.records)
+        rows = tx.fetchall(
+            f"SELECT DISTINCT r.parent, r.root FROM {table} AS r "
+            "WHERE r.type IN ('amendment', 'report')"
+        )
+        return sorted((tx.untext(p), tx.untext(r)) for p, r in rows)
+
+    def due_before(self, tx: Tx, tables: TableSet, day: date) -> list[tuple[str, str]]:
+        """The records with a deadline before ``day`` (``due_by``), with the root record
+        whose aggregate owns each, in id order."""
+        rows = tx.fetchall(
+            f"SELECT id, root FROM {tx.table(tables.records)} "
+            "WHERE due_by IS NOT NULL AND due_by < ?",
+            (day.isoformat(),),
+        )
+        return sorted((tx.untext(i), tx.untext(r)) for i, r in rows)
 
     # -- comparing two sets (replay --verify) ----------------------------------------------
 

@@ -21,7 +21,7 @@ as they are. Moving or renaming a class again means registering its topics the s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -30,17 +30,23 @@ from eventsourcing.utils import get_topic, register_topic
 
 from pledgeledger.domain.records import (
     Agreement,
-    Amendment,
     Event,
     LetterOfIntent,
     Pledge,
     Withdrawal,
 )
-from pledgeledger.domain.rules import AgreementState, LetterState, PledgeTree, check_shape
-from pledgeledger.errors import Refused
+from pledgeledger.domain.rules import (
+    AgreementState,
+    Conversion,
+    LetterState,
+    PledgeTree,
+    Referent,
+    check_shape,
+)
 from pledgeledger.formats.converter import structure_event, unstructure_event
 
 __all__ = [
+    "CONVERTED_TOPICS",
     "RECORD_TOPICS",
     "ROOT_AGGREGATES",
     "AgreementAggregate",
@@ -85,6 +91,10 @@ class LedgerAggregate(Aggregate):
     def lookup(self, ledger_id: str) -> Event | None:
         raise NotImplementedError
 
+    def referent(self, ledger_id: str) -> Referent | None:
+        """What ``ledger_id`` is, to a record that names it (``toward``)."""
+        raise NotImplementedError
+
     def record(self, event: Event, at: datetime) -> None:
         """Check ``event`` against this boundary's invariants, then append it."""
         self.check(event)
@@ -114,9 +124,28 @@ class PledgeAggregate(LedgerAggregate):
     def lookup(self, ledger_id: str) -> Event | None:
         return self.tree.records.get(ledger_id)
 
+    def referent(self, ledger_id: str) -> Referent | None:
+        return self.tree.referent(ledger_id)
+
 
 class LetterAggregate(LedgerAggregate):
-    """A letter of intent and its corrections."""
+    """A letter of intent, its corrections and reports, and its conversion, if any.
+
+    A conversion is not a record of its own: the pledge or tranche that ``converts`` the
+    letter is, in another aggregate. ``Converted`` is the letter's side of it, appended in the
+    same batch, so that the letter's own rules know it no longer counts (and refuse to correct
+    it) when it is loaded alone. ``log`` and the read models never see it: it has no ``entry``.
+    """
+
+    class Converted(Aggregate.Event):
+        by: str
+        on: str
+        """The converting record's world date, ISO 8601 (the JSON shape of the log)."""
+
+        class_version = 1
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.convert(Conversion(self.by, date.fromisoformat(self.on)))
 
     def start(self, event: Event) -> None:
         assert isinstance(event, LetterOfIntent)
@@ -124,19 +153,31 @@ class LetterAggregate(LedgerAggregate):
         self.records: dict[str, Event] = {event.id: event}
 
     def apply_event(self, event: Event) -> None:
-        assert isinstance(event, Amendment | Withdrawal)
         self.letter.apply(event)
         self.records[event.id] = event
 
     def check(self, event: Event) -> None:
-        if not isinstance(event, Amendment | Withdrawal):
-            raise Refused(
-                event.id, f"a {event.type} cannot be recorded under a letter of intent", 5
-            )
         self.letter.check(event)
 
     def lookup(self, ledger_id: str) -> Event | None:
         return self.records.get(ledger_id)
+
+    def referent(self, ledger_id: str) -> Referent | None:
+        found = self.letter.referent(ledger_id)
+        if found is None and ledger_id in self.records:
+            event = self.records[ledger_id]
+            return Referent(event.id, event.type, "", event.world_date, "active")
+        return found
+
+    def convert(self, conversion: Conversion) -> None:
+        """Apply a conversion (state only; see :meth:`record_conversion`)."""
+        self.letter.convert(conversion)
+
+    def record_conversion(self, by: str, on: date, at: datetime) -> None:
+        """The letter became ``by`` (dated ``on``): append its ``Converted`` event. The
+        caller has checked the conversion (:func:`~pledgeledger.domain.rules.check_converts`)
+        with the record that converts it."""
+        self.trigger_event(self.Converted, by=by, on=on.isoformat(), timestamp=at)
 
 
 class AgreementAggregate(LedgerAggregate):
@@ -153,12 +194,16 @@ class AgreementAggregate(LedgerAggregate):
         self.records[event.id] = event
 
     def check(self, event: Event) -> None:
-        if not isinstance(event, Amendment | Withdrawal):
-            raise Refused(event.id, f"a {event.type} cannot be recorded under an agreement", 5)
         self.agreement.check(event)
 
     def lookup(self, ledger_id: str) -> Event | None:
         return self.records.get(ledger_id)
+
+    def referent(self, ledger_id: str) -> Referent | None:
+        event = self.records.get(ledger_id)
+        if event is None:
+            return None
+        return Referent(event.id, event.type, "", event.world_date, "active")
 
 
 ROOT_AGGREGATES: dict[str, type[LedgerAggregate]] = {
@@ -181,4 +226,8 @@ RECORD_TOPICS: dict[str, type[LedgerAggregate]] = {
     for topic in (get_topic(event), f"{LEGACY_MODULE}:{event.__qualname__}")
 }
 """Every topic a stored event carrying a record may have (today's and 0.1's), with the
-aggregate class it belongs to; other stored events (none are written today) are passed over."""
+aggregate class it belongs to; other stored events (a letter's ``Converted``) are passed over
+by everything that reads records."""
+
+CONVERTED_TOPICS = frozenset({get_topic(LetterAggregate.Converted)})
+"""The topic of a letter's ``Converted`` event: no record, but part of the letter's state."""

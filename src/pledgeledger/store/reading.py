@@ -47,6 +47,16 @@ class StateReader:
             text = self._times[iso] = utc_text(datetime.fromisoformat(iso))
         return text
 
+    def decode(self, state: bytes) -> dict[str, Any]:
+        """A stored event's state as a dict (a letter's ``Converted``: ``by`` and ``on``)."""
+        mapper = self._mapper
+        if mapper.cipher is not None:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor is not None:
+            state = mapper.compressor.decompress(state)
+        decoded: dict[str, Any] = mapper.transcoder.decode(state)
+        return decoded
+
     def read(self, topic: str, state: bytes) -> tuple[dict[str, Any], str]:
         """The record (JSON-shaped, as stored) and the recorded time (:func:`utc_text`)."""
         mapper = self._mapper

@@ -31,7 +31,7 @@ import gc
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -41,16 +41,18 @@ from eventsourcing.persistence import Mapper, OperationalError
 from eventsourcing.utils import get_topic
 
 from pledgeledger.domain.progress import Progress
-from pledgeledger.domain.records import Event, LetterOfIntent, Pledge
-from pledgeledger.domain.rules import check_shape
+from pledgeledger.domain.records import Event, LetterOfIntent, Pledge, Tranche
+from pledgeledger.domain.rules import Conversion, check_converts, check_shape, check_toward
 from pledgeledger.errors import DuplicateId, ImportFailed, LedgerError, Refused
 from pledgeledger.formats.fast import fast_unstructure, load_event
 from pledgeledger.formats.jsonl import Origin
 from pledgeledger.store.aggregates import (
+    CONVERTED_TOPICS,
     RECORD_TOPICS,
     ROOT_AGGREGATES,
     AgreementAggregate,
     LedgerAggregate,
+    LetterAggregate,
     root_id,
 )
 from pledgeledger.store.database import Database, Tx
@@ -111,6 +113,19 @@ def _differing_fields(known: Event, new: Event) -> list[str]:
     ]
 
 
+_REFERENCES = ("parent", "target", "agreement", "about", "toward", "converts")
+"""The fields of a record that name another record."""
+_OWNER_FIELD = {
+    "tranche": "parent",
+    "delivery": "parent",
+    "amendment": "target",
+    "withdrawal": "target",
+    "lapse": "target",
+    "report": "about",
+}
+"""The field naming the record whose aggregate owns a record that is not a root."""
+
+
 @attrs.define
 class Stream:
     """One aggregate's state during a batch: its id, next version, and its domain rules.
@@ -126,6 +141,7 @@ class Stream:
     rules: Any
 
 
+_CONVERTED = get_topic(LetterAggregate.Converted)
 _TOPICS: dict[type[LedgerAggregate], tuple[str, str, str]] = {
     cls: (get_topic(cls.Started), get_topic(cls.Recorded), get_topic(cls))
     for cls in ROOT_AGGREGATES.values()
@@ -157,6 +173,9 @@ class Batch:
         self.stop = stop
         self.streams: OrderedDict[str, Stream] = OrderedDict()
         self.evicted: list[tuple[str, Stream]] = []
+        self.conversions: list[tuple[Stream, Conversion]] = []
+        """Letters converted by the records added since the caller last took them: each
+        letter's stream (its version advanced) and the conversion to append to it."""
 
     # -- aggregates ------------------------------------------------------------------------
 
@@ -177,6 +196,10 @@ class Batch:
         cls = RECORD_TOPICS[rows[0][1]]
         rules: Any = object.__new__(cls)
         for version, topic, state in rows:
+            if topic in CONVERTED_TOPICS:
+                body = self.reader.decode(bytes(state))
+                rules.convert(Conversion(body["by"], date.fromisoformat(body["on"])))
+                continue
             entry, _ = self.reader.read(topic, bytes(state))
             event = load_event(entry)
             if version == 1:
@@ -214,11 +237,39 @@ class Batch:
         ids: list[str] = []
         for event in events:
             ids.append(event.id)
-            for field in ("parent", "target", "agreement"):
+            for field in _REFERENCES:
                 ref = getattr(event, field, None)
                 if ref is not None:
                     ids.append(ref)
         self.folder.prefetch(ids)
+
+    def _links(self, event: Event) -> Stream | None:
+        """Check what a pledge, LOI or tranche names besides its parent and agreement: the
+        record it is tied toward, and the letter it converts (whose stream is returned)."""
+        toward = getattr(event, "toward", None)
+        if toward is not None:
+            assert isinstance(event, Pledge | LetterOfIntent)
+            root = self.folder.root_of(toward)
+            found = None if root is None else self.stream(root).rules.referent(toward)
+            check_toward(event, found)
+        converts = getattr(event, "converts", None)
+        if converts is None:
+            return None
+        assert isinstance(event, Pledge | Tranche)
+        root = self.folder.root_of(converts)
+        letter = None if root is None else self.stream(root)
+        rules = None if letter is None else letter.rules
+        check_converts(event, rules.letter if isinstance(rules, LetterAggregate) else None)
+        return letter
+
+    def _convert(self, event: Event, letter: Stream | None) -> None:
+        """Apply a checked conversion to the letter's rules, as its ``Converted`` event will."""
+        if letter is None:
+            return
+        conversion = Conversion(event.id, event.world_date)
+        letter.rules.convert(conversion)
+        letter.version += 1
+        self.conversions.append((letter, conversion))
 
     # -- checking --------------------------------------------------------------------------
 
@@ -237,16 +288,20 @@ class Batch:
                     raise Refused(event.id, f"{event.agreement} is not an agreement", 5)
                 ref.rules.agreement.check_reference(event)
             check_shape(event)
+            letter = self._links(event)
             rules: Any = object.__new__(cls)
             rules.start(event)
             stream = Stream(root_id(event.id), cls, 1, rules)
             self.streams[event.id] = stream
+            self._convert(event, letter)
             return stream
-        field = "parent" if hasattr(event, "parent") else "target"
+        field = _OWNER_FIELD[event.type]
         stream = self._referenced(event, field, getattr(event, field))
         stream.rules.check(event)
+        letter = self._links(event)
         stream.rules.apply_event(event)
         stream.version += 1
+        self._convert(event, letter)
         return stream
 
 
@@ -335,6 +390,16 @@ class Writer:
                         body = {"timestamp": moment, "entry": entry}
                         topic = appended
                     rows.append((originator(stream.uuid), stream.version, topic, state(body)))
+                    for letter, conversion in batch.conversions:
+                        converted = {
+                            "timestamp": moment,
+                            "by": conversion.by,
+                            "on": conversion.on.isoformat(),
+                        }
+                        rows.append(
+                            (originator(letter.uuid), letter.version, _CONVERTED, state(converted))
+                        )
+                    batch.conversions.clear()
                     folder.apply(entry, at_text)
                     recorded.append(event.id)
                 if progress is not None:

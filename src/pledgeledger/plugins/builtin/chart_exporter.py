@@ -1,16 +1,21 @@
-"""The built-in ``chart`` exporter: totals as stacked bars, or a timeline, as PNG or SVG.
+"""The built-in ``chart`` exporter: totals as bars with their ranges, or a timeline, as PNG or
+SVG.
 
-``--what totals`` (the default) draws one horizontal bar per group (``--by``, sector unless
-told; ``--depth 1`` rolls sectors up), split into the parts that add up without counting
-anything twice: *allocated* and *unallocated* (together the binding *pledged* figure), then
-*intended* (non-binding LOIs, hatched, never part of pledged). *Delivered* is a part of what was
-pledged, so it is drawn as a thin dark bar over the others rather than stacked on them.
+``--what totals`` (the default) draws two horizontal bars per group (``--by``, sector unless
+told; ``--depth 1`` rolls sectors up). The first is the binding *pledged* figure, split into
+*allocated* and *unallocated*, with *delivered* (a part of what was pledged) as a thin dark bar
+over it. The second, beside it and never stacked on it, is *intended* (non-binding LOIs,
+hatched): letters of intent are candidates, often for the very money pledged, so adding them
+on top would count it twice. Each bar carries its range as a whisker from low to high (an
+arrow to the panel's edge when unbounded above) and a label with its scale word (``477B``).
 
 ``--what timeline`` draws the cumulative pledged, allocated, delivered and intended figures per
-``--every`` period, summed over the groups.
+``--every`` period, summed over the groups, as separate lines.
 
-Units are never mixed on one axis: each unit gets its own panel, with its figures scaled to
-thousands, millions or billions (currencies read "billion USD"). The output's suffix picks the
+The title says which date the figures are as of (the ``--as-of`` date, else the latest world
+date recorded) and, with ``--known-at``, as known when. Units are never mixed on one axis: each
+unit gets its own panel, with its figures scaled to thousands, millions or billions (currencies
+read "billion USD"). The output's suffix picks the
 format (``.png``, 150 dpi, or ``.svg``). matplotlib is imported only when a chart is drawn (it
 is the optional ``charts`` extra), and only its object-oriented API is used, so nothing global
 (pyplot state, the backend) is touched; file metadata that would change between runs (dates,
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from pledgeledger.domain.totals import ZERO, Totals
 from pledgeledger.plugins.exporter import TIMELINE, TOTALS, Exporter, ExportFailed, ExportOptions
 from pledgeledger.plugins.hookspecs import hookimpl
-from pledgeledger.view import LedgerView
+from pledgeledger.view import LedgerView, compact, compact_range
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,6 +51,7 @@ COLOURS = {
     "intended": "#f4b183",
     "delivered": "#2d2d2d",
     "pledged": "#1f4e79",
+    "range": "#7f7f7f",
 }
 """Colour per measure, the same in both charts (colour-blind safe: blue / orange / black)."""
 
@@ -62,19 +68,20 @@ def scale_for(unit: str, largest: Decimal) -> tuple[Decimal, str]:
     return Decimal(1), unit
 
 
-def _short(value: Decimal, divisor: Decimal) -> str:
-    scaled = value / divisor
-    if scaled == scaled.to_integral_value():
-        return f"{scaled:,.0f}"
-    return f"{scaled:,.1f}" if abs(scaled) >= 10 else f"{scaled:,.2f}".rstrip("0").rstrip(".")
-
-
 def _subtitle(view: LedgerView) -> str:
-    parts = [f"log position {view.head}"]
+    """Which world date the figures are as of, and as known when: dates, never a position in
+    the log, which means nothing to a reader."""
     if view.as_of is not None:
-        parts.insert(0, f"as of {view.as_of.isoformat()}")
+        parts = [f"as of {view.as_of.isoformat()}"]
+    else:
+        latest = max((logged.event.world_date for logged in view.events()), default=None)
+        parts = [
+            "nothing recorded"
+            if latest is None
+            else f"as of {latest.isoformat()} (the latest date recorded)"
+        ]
     if view.known_at is not None:
-        parts.insert(0, f"as known at {view.known_at.isoformat(timespec='seconds')}")
+        parts.append(f"as known at {view.known_at.isoformat(timespec='seconds')}")
     return ", ".join(parts)
 
 
@@ -91,63 +98,117 @@ def _empty(fig: Figure, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=13, transform=ax.transAxes)
 
 
+_BAR = 0.36
+"""Height of one bar; a group's pledged and intended bars sit side by side in one slot."""
+
+
+def _whisker(
+    ax: Axes, y: float, low: Decimal, high: Decimal | None, divisor: Decimal, edge: float
+) -> None:
+    """A range as a whisker from ``low`` to ``high``; unbounded above, an arrow to ``edge``."""
+    start = float(low / divisor)
+    style = {"color": COLOURS["range"], "linewidth": 1.2, "zorder": 4}
+    if high is None:
+        ax.annotate(
+            "",
+            xy=(edge, y),
+            xytext=(start, y),
+            arrowprops={"arrowstyle": "->", "color": COLOURS["range"], "linewidth": 1.2},
+            zorder=4,
+        )
+        ax.plot([start, start], [y - _BAR / 3, y + _BAR / 3], **style)
+        return
+    end = float(high / divisor)
+    ax.plot([start, end], [y, y], **style)
+    for x in (start, end):
+        ax.plot([x, x], [y - _BAR / 3, y + _BAR / 3], **style)
+
+
+def _label(figure: str, headline: Decimal, low: Decimal, high: Decimal | None) -> str:
+    text = f"{compact(headline)} {figure}"
+    if low != headline or high != headline:
+        text += f" ({compact_range(low, high)})"
+    return text
+
+
 def _bars(ax: Axes, unit: str, rows: Sequence[Totals], by: str) -> None:
-    largest = max(max(r.pledged + r.intended, r.delivered) for r in rows)
+    finite = [
+        value
+        for r in rows
+        for value in (
+            r.pledged,
+            r.pledged_low,
+            r.pledged_high,
+            r.intended,
+            r.intended_low,
+            r.intended_high,
+            r.delivered,
+        )
+        if value is not None
+    ]
+    largest = max(max(finite), Decimal(1))
     divisor, label = scale_for(unit, largest)
-    positions = list(range(len(rows)))
+    edge = float(largest / divisor) * 1.6
     keys = [r.key if r.key is not None else f"(no {by})" for r in rows]
+    slots = list(range(len(rows)))
+    pledged_at = [y - _BAR / 2 for y in slots]
+    intended_at = [y + _BAR / 2 for y in slots]
 
     def scaled(values: Sequence[Decimal]) -> list[float]:
         return [float(v / divisor) for v in values]
 
     allocated = scaled([r.allocated for r in rows])
-    unallocated = scaled([r.unallocated for r in rows])
-    intended = scaled([r.intended for r in rows])
-    pledged = [a + u for a, u in zip(allocated, unallocated, strict=True)]
-    ax.barh(positions, allocated, height=0.7, color=COLOURS["allocated"], label="allocated")
+    ax.barh(pledged_at, allocated, height=_BAR, color=COLOURS["allocated"], label="allocated")
     ax.barh(
-        positions,
-        unallocated,
-        height=0.7,
+        pledged_at,
+        scaled([r.unallocated for r in rows]),
+        height=_BAR,
         left=allocated,
         color=COLOURS["unallocated"],
         label="unallocated (pledged, not yet allocated)",
     )
     ax.barh(
-        positions,
-        intended,
-        height=0.7,
-        left=pledged,
+        pledged_at,
+        scaled([r.delivered for r in rows]),
+        height=_BAR / 3,
+        color=COLOURS["delivered"],
+        label="delivered",
+    )
+    ax.barh(
+        intended_at,
+        scaled([r.intended for r in rows]),
+        height=_BAR,
         color=COLOURS["intended"],
         hatch="//",
         edgecolor="white",
         linewidth=0,
-        label="intended (letters of intent, non-binding)",
+        label="intended (letters of intent: non-binding, beside pledged, never added to it)",
     )
-    ax.barh(
-        positions,
-        scaled([r.delivered for r in rows]),
-        height=0.22,
-        color=COLOURS["delivered"],
-        label="delivered",
-    )
-    for y, r in zip(positions, rows, strict=True):
-        parts = []
-        if r.pledged:
-            parts.append(f"{_short(r.pledged, divisor)} pledged")
-        if r.delivered:
-            parts.append(f"{_short(r.delivered, divisor)} delivered")
-        if r.intended:
-            parts.append(f"{_short(r.intended, divisor)} intended")
-        end = float(max(r.pledged + r.intended, r.delivered) / divisor)
-        ax.text(
-            end, y, "  " + ", ".join(parts), va="center", ha="left", fontsize=8.5, color="#333333"
-        )
-    ax.set_yticks(positions, keys, fontsize=9.5)
-    # Top to bottom in key order; at least 2.5 slots high, so a lone bar stays a bar.
+    ranged = False
+    for r, y_pledged, y_intended in zip(rows, pledged_at, intended_at, strict=True):
+        for figure, y in (("pledged", y_pledged), ("intended", y_intended)):
+            headline: Decimal = getattr(r, figure)
+            low, high = r.range_of(figure)
+            if not (headline or low or high is None or high):
+                continue
+            if low != headline or high != headline:
+                _whisker(ax, y, low, high, divisor, edge)
+                ranged = True
+            ends = [headline, low] + ([high] if high is not None else [])
+            if figure == "pledged":
+                ends.append(r.delivered)
+            end = edge if high is None else float(max(ends) / divisor)
+            text = _label(figure, headline, low, high)
+            if figure == "pledged" and r.delivered:
+                text += f", {compact(r.delivered)} delivered"
+            ax.text(end, y, "  " + text, va="center", ha="left", fontsize=8, color="#333333")
+    if ranged:
+        ax.plot([], [], color=COLOURS["range"], linewidth=1.2, label="range (low to high)")
+    ax.set_yticks(slots, keys, fontsize=9.5)
+    # Top to bottom in key order; at least 2.5 slots high, so a lone group stays readable.
     pad = max(0.0, (2.5 - len(rows)) / 2)
     ax.set_ylim(len(rows) - 0.5 + pad, -0.5 - pad)
-    ax.set_xlim(0, float(largest / divisor) * 1.45)
+    ax.set_xlim(0, edge * 1.35)
     ax.set_xlabel(label)
     ax.set_title(f"in {unit}", loc="left", fontsize=11, fontweight="bold")
     _tidy(ax, axis="x", whole=divisor == 1)
@@ -192,8 +253,18 @@ def _totals_chart(view: LedgerView, options: ExportOptions) -> Figure:
     )
     for ax, (unit, unit_rows) in zip(axes[:, 0], units.items(), strict=True):
         _bars(ax, unit, unit_rows, by)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False, fontsize=9)
+    legend: dict[str, Any] = {}
+    for ax in axes[:, 0]:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(text, handle)
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc="outside lower center",
+        ncols=2,
+        frameon=False,
+        fontsize=9,
+    )
     return fig
 
 
@@ -244,7 +315,7 @@ def _timeline_chart(view: LedgerView, options: ExportOptions) -> Figure:
                 linestyle="--" if measure == "intended" else "-",
             )
             legend.setdefault(measure, line)
-            ends.append((values[-1], f" {_short(sums[periods[-1]][measure], divisor)}"))
+            ends.append((values[-1], f" {compact(sums[periods[-1]][measure])}"))
         top = float(largest / divisor) * 1.15 or 1
         ax.set_ylim(bottom=0, top=top)
         _end_labels(ax, periods[-1], ends, gap=top * 0.07)
@@ -321,8 +392,9 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
             media_type="image/png",
             media_types={".svg": "image/svg+xml"},
             export=export_chart,
-            description="Stacked bars of pledged/allocated/delivered/intended per group, or a "
-            "timeline (--what timeline); one panel per unit. Needs matplotlib.",
+            description="Bars of pledged (allocated/unallocated, delivered) beside intended per "
+            "group, with their ranges, or a timeline (--what timeline); one panel per unit. "
+            "Needs matplotlib.",
             contents=(TOTALS, TIMELINE),
             binary=True,
         )
