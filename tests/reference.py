@@ -233,6 +233,8 @@ class Projector:
             self.owner[event.id] = event.id
             return self._letter_postings(letter, list(NOTHING), when, recorded_at)
         postings: list[Posting] = []
+        if isinstance(event, Report) and event.about not in self.owner:
+            return []  # as of a date before its record (a report may precede it): nothing
         if isinstance(event, Pledge):
             tree = PledgeTree.start(event)
             self.trees[event.id] = tree

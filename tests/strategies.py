@@ -23,6 +23,7 @@ from pledgeledger import (
     Tranche,
     Withdrawal,
 )
+from pledgeledger.domain.records import Lapse, Report
 
 MAX_AMOUNT = Decimal("9999999999999.99")
 
@@ -34,6 +35,14 @@ amounts: st.SearchStrategy[Decimal] = st.decimals(
     allow_infinity=False,
 )
 """Positive, finite amounts with at most two decimal places."""
+
+figures: st.SearchStrategy[Decimal | None] = st.none() | amounts
+"""A figure's amount: as for ``amounts``, or undisclosed (``None``)."""
+ends: st.SearchStrategy[Decimal | None] = st.none() | amounts
+"""A stated low or high (shapes only: these strategies do not keep ranges valid)."""
+maybe_ids: st.SearchStrategy[str | None] = st.none() | st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=16
+)
 
 any_decimals: st.SearchStrategy[Decimal] = st.decimals(allow_nan=False)
 """Any decimal that equals itself: negative, zero, huge exponents, infinities."""
@@ -75,11 +84,16 @@ pledges: st.SearchStrategy[Pledge] = st.builds(
     id=ids,
     pledger=words,
     recipient=words,
-    amount=amounts,
+    amount=figures,
     unit=units,
     bound=bounds,
+    low=ends,
+    high=ends,
     sector=sectors,
     agreement=st.none() | ids,
+    toward=maybe_ids,
+    converts=maybe_ids,
+    due_by=st.none() | dates,
     announced_on=dates,
     sources=source_lists,
 )
@@ -87,10 +101,14 @@ tranches: st.SearchStrategy[Tranche] = st.builds(
     Tranche,
     id=ids,
     parent=ids,
-    amount=amounts,
+    amount=figures,
     unit=units,
     bound=bounds,
+    low=ends,
+    high=ends,
     sector=sectors,
+    converts=maybe_ids,
+    due_by=st.none() | dates,
     announced_on=dates,
     sources=source_lists,
 )
@@ -99,11 +117,15 @@ letters: st.SearchStrategy[LetterOfIntent] = st.builds(
     id=ids,
     party=words,
     counterparty=words,
-    amount=amounts,
+    amount=figures,
     unit=units,
     bound=bounds,
+    low=ends,
+    high=ends,
     sector=sectors,
     agreement=st.none() | ids,
+    toward=maybe_ids,
+    due_by=st.none() | dates,
     announced_on=dates,
     sources=source_lists,
 )
@@ -111,8 +133,11 @@ deliveries: st.SearchStrategy[Delivery] = st.builds(
     Delivery,
     id=ids,
     parent=ids,
-    amount=amounts,
+    amount=figures,
     unit=units,
+    bound=st.none() | bounds,
+    low=ends,
+    high=ends,
     delivered_on=dates,
     sources=source_lists,
 )
@@ -122,12 +147,30 @@ amendments: st.SearchStrategy[Amendment] = st.builds(
     target=ids,
     amount=amounts,
     bound=st.none() | bounds,
+    low=ends,
+    high=ends,
+    adopts=maybe_ids,
     reason=words,
     announced_on=dates,
     sources=source_lists,
 )
 withdrawals: st.SearchStrategy[Withdrawal] = st.builds(
     Withdrawal, id=ids, target=ids, reason=words, announced_on=dates, sources=source_lists
+)
+lapses: st.SearchStrategy[Lapse] = st.builds(
+    Lapse, id=ids, target=ids, reason=words, announced_on=dates, sources=source_lists
+)
+reports: st.SearchStrategy[Report] = st.builds(
+    Report,
+    id=ids,
+    about=ids,
+    amount=figures,
+    unit=units,
+    bound=bounds,
+    low=ends,
+    high=ends,
+    reported_on=dates,
+    sources=source_lists,
 )
 
 EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
@@ -138,6 +181,8 @@ EVENT_STRATEGIES: dict[str, st.SearchStrategy[Event]] = {
     "delivery": deliveries,
     "amendment": amendments,
     "withdrawal": withdrawals,
+    "lapse": lapses,
+    "report": reports,
 }
 """One strategy per ``type`` of DESIGN.md's file format."""
 

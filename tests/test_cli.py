@@ -144,9 +144,10 @@ def test_import_reports_counts_and_reimport_skips(
 
 def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner) -> None:
     rows = _json(runner, "--db", loaded, "totals", "--by", "sector", "--format", "json")
+    design = ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
+    ranges = [f"{f}_{end}" for f in ("pledged", "allocated", "delivered", "intended") for end in ("low", "high")]
     assert all(
-        list(r)
-        == ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
+        list(r) == [*design, *ranges, "undisclosed", "pledged_toward", "intended_toward"]
         for r in rows
     )
     by_key = {(r["sector"], r["unit"]): r for r in rows}
@@ -235,10 +236,25 @@ def test_csv_output_neutralises_formula_text_but_not_figures(
     assert runner.invoke(cli, ["--db", db, "import", str(path)]).exit_code == 0
     by_sector = runner.invoke(cli, ["--db", db, "totals", "--format", "csv"])
     assert by_sector.exit_code == 0, by_sector.output
+    extra = [
+        "pledged_low",
+        "pledged_high",
+        "allocated_low",
+        "allocated_high",
+        "delivered_low",
+        "delivered_high",
+        "intended_low",
+        "intended_high",
+        "undisclosed",
+        "pledged_toward",
+        "intended_toward",
+    ]
+    # The floor's own part: -50 headline, at least that and unbounded above (a floor).
+    nothing_else = ["0", "0", "0", "0", "0", "0", "0"]
     assert list(csv.reader(io.StringIO(by_sector.stdout))) == [
-        ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"],
-        ["'+energy", "USD", "150", "150", "0", "0", "0"],
-        ["'-ops", "USD", "-50", "0", "0", "0", "-50"],
+        ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated", *extra],
+        ["'+energy", "USD", "150", "150", "0", "0", "0", "150", "150", "150", "150", *nothing_else],
+        ["'-ops", "USD", "-50", "0", "0", "0", "-50", "-50", "", "0", "0", *nothing_else],
     ]
     by_pledger = runner.invoke(cli, ["--db", db, "totals", "--by", "pledger", "--format", "csv"])
     assert [r["pledger"] for r in csv.DictReader(io.StringIO(by_pledger.stdout))] == [
@@ -248,6 +264,7 @@ def test_csv_output_neutralises_formula_text_but_not_figures(
         cli, ["--db", db, "timeline", "--every", "year", "--by", "recipient", "--format", "csv"]
     )
     assert timeline.exit_code == 0, timeline.output
+    # By recipient the tree counts whole: its floor's range, at least what is carved out.
     assert list(csv.reader(io.StringIO(timeline.stdout))) == [
         [
             "period_end",
@@ -258,8 +275,9 @@ def test_csv_output_neutralises_formula_text_but_not_figures(
             "delivered",
             "intended",
             "unallocated",
+            *extra,
         ],
-        ["2024-12-31", "'@B", "USD", "100", "150", "0", "0", "-50"],
+        ["2024-12-31", "'@B", "USD", "100", "150", "0", "0", "-50", "100", "", "150", "150", *nothing_else],
     ]
     by_sector = runner.invoke(cli, ["--db", db, "timeline", "--every", "year", "--format", "csv"])
     assert [(r[1], r[3]) for r in csv.reader(io.StringIO(by_sector.stdout))][1:] == [
@@ -282,7 +300,7 @@ def test_totals_table_is_aligned_and_has_units(loaded: str, runner: CliRunner) -
         "INTENDED",
     ]
     assert "t LNG/yr" in result.stdout
-    assert "1,000,000" in result.stdout
+    assert "1M" in result.stdout  # figures compact and exact since ranges came in
     widths = {len(line) for line in lines[2:]}
     assert len(widths) == 1  # right-aligned figures end in the same column
 
@@ -293,7 +311,7 @@ def test_show_prints_tree_headroom_history_and_sources(loaded: str, runner: CliR
     out = result.stdout
     assert "p  pledge  600 USD" in out
     assert "headroom 527" in out
-    assert "amendment p-up to 600: revised" in out
+    assert "amendment p-up: 550 → 600: revised" in out
     assert "t-n  tranche  40 USD" in out
     assert "delivery d  5 USD" in out
     assert "source: Gazette" in out
@@ -478,7 +496,7 @@ def test_format_lists_every_type_and_field_from_the_record_classes(runner: CliRu
             assert re.search(rf"^  {re.escape(label)} ", section, re.M), (name, f.name)
     pledge = {f["name"]: f["value"] for f in as_json["pledge"]["fields"]}
     assert pledge["amount"].startswith("decimal string")
-    assert pledge["bound"] == "exact | up_to | at_least (default exact)"
+    assert pledge["bound"] == "exact | up_to | at_least | about (default exact)"
     assert pledge["announced_on"] == "date (YYYY-MM-DD)"
 
 

@@ -82,7 +82,8 @@ def test_semantics_lists_the_keys_of_json_and_csv_output(tmp_path: Path) -> None
             sample = re.search(r"```json\n(.*?)\n```", section, re.S)
             assert sample is not None
             assert json.loads(sample.group(1)) == totals[0]
-    assert "`sector,unit,pledged,allocated,delivered,intended,unallocated`" in section
+    assert f"`{','.join(['sector', *documented])}`" in section  # the CSV header, spelled out
+    assert documented[:6] == ["unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
 
 
 def test_readme_points_at_the_json_keys() -> None:
@@ -108,3 +109,59 @@ def test_semantics_lists_the_rules_of_the_code_table() -> None:
     path, anchor = RULES_ANCHOR.split("#")
     assert path == "docs/semantics.md"
     assert anchor in _anchors(text)
+
+
+def _keys_of(section: str, title: str) -> list[str]:
+    """The keys listed in the first Key/Value table after ``title`` in ``section``."""
+    table = section[section.index(title) :]
+    table = table[table.index("| Key | Value |") :]
+    rows = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append(re.findall(r"`(\w+)`", line.split("|")[1])[0])
+    return rows
+
+
+def test_semantics_lists_the_keys_of_conflicts_and_overdue(tmp_path: Path) -> None:
+    text = (DOCS / "semantics.md").read_text(encoding="utf-8")
+    runner = CliRunner()
+    db = str(tmp_path / "example.db")
+    example = str(DOCS.parent / "examples" / "us_japan_2025" / "events.jsonl")
+    assert runner.invoke(cli, ["--db", db, "import", example]).exit_code == 0
+    conflicts = runner.invoke(cli, ["--db", db, "conflicts", "--format", "json"])
+    assert conflicts.exit_code == 0, conflicts.output
+    found = json.loads(conflicts.stdout)
+    assert found, "the example's reports disagree with their records"
+    section = _section(text, "Reports and conflicts")
+    assert all(list(c) == _keys_of(section, "JSON: an array") for c in found)
+    assert all(list(c["counted"]) == ["amount", "bound", "low", "high"] for c in found)
+    assert all(
+        list(r) == ["amount", "bound", "outlet", "reported_on"] for c in found for r in c["reported"]
+    )
+    sample = re.search(r"```json\n(.*?)\n```", section, re.S)
+    assert sample is not None
+    assert json.loads(sample.group(1)) == found[0]
+    due = [
+        {
+            "type": "pledge",
+            "id": "due",
+            "pledger": "A",
+            "recipient": "B",
+            "amount": "10",
+            "unit": "USD",
+            "sector": "x",
+            "due_by": "2026-01-01",
+            "announced_on": "2025-01-01",
+            "sources": [{"outlet": "Gazette"}],
+        }
+    ]
+    path = tmp_path / "due.jsonl"
+    path.write_text(json.dumps(due[0]) + "\n", encoding="utf-8")
+    assert runner.invoke(cli, ["--db", db, "import", str(path)]).exit_code == 0
+    late = runner.invoke(cli, ["--db", db, "overdue", "--as-of", "2026-06-01", "--format", "json"])
+    assert late.exit_code == 0, late.output
+    (row,) = json.loads(late.stdout)
+    keys = _keys_of(_section(text, "Deadlines, lapses and overdue"), "JSON: an")
+    assert list(row) == keys
+    assert (row["id"], row["outstanding"], row["delivered"]) == ("due", "10", "0")

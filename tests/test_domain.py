@@ -498,10 +498,16 @@ def test_queries_walk_the_tree() -> None:
     assert isinstance(tree.records["t1"], Tranche)
 
 
-def test_a_delivery_has_no_bound_to_amend() -> None:
+def test_a_delivery_amendment_may_give_it_a_bound() -> None:
+    # Refused before issue 8 ("a delivery has no bound"); a delivery figure is now a figure
+    # like any other ("at least 1 batch"), so an amendment may bound it.
     tree = grow(P100, delivery("d", "p", "5", on=D))
-    with pytest.raises(Refused, match="no bound"):
-        tree.check(ev(amendment("a", "d", "6", on=D, bound="up_to")))
+    accept(tree, amendment("a", "d", "6", on=D, bound="up_to"))
+    delivered = tree.deliveries["d"]
+    assert (delivered.amount, delivered.bound.value) == (Decimal(6), "up_to")
+    assert (delivered.figure.low, delivered.figure.high) == (Decimal(0), Decimal(6))
+    assert tree.delivered(tree.nodes["p"]) == Decimal(6)  # invariant 3 counts the headline
+    refuse(tree, amendment("b", "d", "101", on=D, bound="up_to"), 3)
 
 
 def test_a_refusal_names_its_rule_in_words_and_keeps_its_number() -> None:

@@ -388,7 +388,54 @@ def test_totals_row_json_shape() -> None:
         "delivered": "1",
         "intended": "0",
         "unallocated": "477.5",
+        # A row made without ranges is exact: each range is its figure.
+        "pledged_low": "550.5",
+        "pledged_high": "550.5",
+        "allocated_low": "73",
+        "allocated_high": "73",
+        "delivered_low": "1",
+        "delivered_high": "1",
+        "intended_low": "0",
+        "intended_high": "0",
+        "undisclosed": 0,
+        "pledged_toward": "0",
+        "intended_toward": "0",
     }
+
+
+def test_totals_row_json_shape_with_ranges() -> None:
+    row = Totals(
+        "sector",
+        "energy",
+        "USD",
+        Decimal(73),
+        Decimal(73),
+        Decimal(0),
+        Decimal(10),
+        pledged_low=Decimal(0),
+        allocated_low=Decimal(0),
+        intended_high=None,
+        undisclosed=2,
+        intended_toward=Decimal(10),
+    )
+    shape = row.as_dict()
+    assert list(shape)[7:] == [
+        "pledged_low",
+        "pledged_high",
+        "allocated_low",
+        "allocated_high",
+        "delivered_low",
+        "delivered_high",
+        "intended_low",
+        "intended_high",
+        "undisclosed",
+        "pledged_toward",
+        "intended_toward",
+    ]
+    assert (shape["pledged_low"], shape["pledged_high"]) == ("0", "73")
+    assert (shape["intended_low"], shape["intended_high"]) == ("10", None)  # unbounded: null
+    assert shape["undisclosed"] == 2  # a count, not a decimal string
+    assert shape["intended_toward"] == "10"
 
 
 # -- the ledger's read models agree with this reference ----------------------------------------

@@ -38,7 +38,12 @@ from helpers import FakeClock, Record, loi, pledge, tranche
 from pledgeledger import GROUPS, Event, Ledger, structure_event
 from pledgeledger.projections.folder import Folder
 from pledgeledger.projections.readmodels import ReadModels
-from pledgeledger.store.aggregates import ROOT_AGGREGATES, LedgerAggregate, root_id
+from pledgeledger.store.aggregates import (
+    ROOT_AGGREGATES,
+    LedgerAggregate,
+    LetterAggregate,
+    root_id,
+)
 from pledgeledger.store.application import LedgerApplication, persistence_env
 from pledgeledger.store.database import Database
 from pledgeledger.store.reading import StateReader
@@ -155,11 +160,23 @@ def append_without_read_models(
         if record_id in roots:
             return roots[record_id]
         event = owners[record_id]
-        ref = getattr(event, "parent", None) or getattr(event, "target", None)
+        ref = (
+            getattr(event, "parent", None)
+            or getattr(event, "target", None)
+            or getattr(event, "about", None)
+        )
         roots[record_id] = record_id if ref is None else root_of(ref)
         return roots[record_id]
 
     aggregates: dict[str, LedgerAggregate] = {}
+
+    def aggregate_of(root: str) -> LedgerAggregate:
+        if root not in aggregates:
+            loaded = app.load(root_id(root))
+            assert loaded is not None
+            aggregates[root] = loaded
+        return aggregates[root]
+
     pending: list[Any] = []
     for record in records:
         event = structure_event(record)
@@ -169,14 +186,15 @@ def append_without_read_models(
             aggregate = cls.begin(event, at)
             aggregates[event.id] = aggregate
         else:
-            root = root_of(event.id)
-            if root not in aggregates:
-                loaded = app.load(root_id(root))
-                assert loaded is not None
-                aggregates[root] = loaded
-            aggregate = aggregates[root]
+            aggregate = aggregate_of(root_of(event.id))
             aggregate.record(event, at)
         pending.extend(aggregate.collect_events())
+        converts = getattr(event, "converts", None)
+        if converts is not None:  # the letter's side of a conversion, as the write path adds
+            letter = aggregate_of(converts)
+            assert isinstance(letter, LetterAggregate)
+            letter.record_conversion(event.id, event.world_date, at)
+            pending.extend(letter.collect_events())
     app.save(*pending)
 
 

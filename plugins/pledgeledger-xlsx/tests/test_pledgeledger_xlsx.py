@@ -74,10 +74,40 @@ def test_figures_are_numbers_that_match_the_totals(sample: Ledger, tmp_path: Pat
         "delivered",
         "intended",
         "unallocated",
+        "pledged_low",
+        "pledged_high",
+        "allocated_low",
+        "allocated_high",
+        "delivered_low",
+        "delivered_high",
+        "intended_low",
+        "intended_high",
+        "undisclosed",
+        "pledged_toward",
+        "intended_toward",
     ]
     rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     expected = [
-        [t.key, t.unit, t.pledged, t.allocated, t.delivered, t.intended, t.unallocated]
+        [
+            t.key,
+            t.unit,
+            t.pledged,
+            t.allocated,
+            t.delivered,
+            t.intended,
+            t.unallocated,
+            t.pledged_low,
+            t.pledged_high,
+            t.allocated_low,
+            t.allocated_high,
+            t.delivered_low,
+            t.delivered_high,
+            t.intended_low,
+            t.intended_high,
+            Decimal(t.undisclosed),
+            t.pledged_toward,
+            t.intended_toward,
+        ]
         for t in sample.totals("agreement")
     ]
     assert [[Decimal(str(v)) if isinstance(v, int | float) else v for v in r] for r in rows] == (

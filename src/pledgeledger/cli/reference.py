@@ -107,23 +107,45 @@ _NOTES = {
     "agreement": "the id of an agreement",
     "sector": "a path such as energy/nuclear",
     "unit": "an ISO 4217 currency such as USD, or any other unit such as t LNG/yr",
+    "low": "the low end of a range the report states (not with bound exact)",
+    "high": "the high end of a range the report states (not with bound exact)",
+    "about": "the id of the pledge, tranche, LOI or delivery it reports on",
+    "toward": "the id of a pledge, tranche or LOI it is part of, or a candidate use of",
+    "converts": "the id of the letter of intent that became this record",
+    "adopts": "the id of a report on the target whose figure this amendment counts",
+    "due_by": "the deadline; past it, `pledgeledger overdue` lists the record",
 }
 """What a field's type does not say, by field name: what it refers to, or its form."""
+
+_DEFAULTS = {
+    ("delivery", "bound"): "exact",
+    ("amendment", "bound"): "the figure's bound so far",
+}
+"""Defaults that ``None`` stands for, where the field's default does not say it."""
 
 
 def format_fields(cls: type) -> list[FieldDoc]:
     """The fields of a record class as the import format takes them, ``type`` left out."""
     hints = typing.get_type_hints(cls)
+    named = attrs.fields_dict(cls).get("type")
+    kind = None if named is None else named.default
     docs = []
     for f in attrs.fields(cls):
         if f.name == "type":
             continue
-        value = _describe(hints[f.name])
+        hint = hints[f.name]
+        required = f.default is attrs.NOTHING
+        value = _describe(hint)
+        if required and type(None) in typing.get_args(hint):
+            value += " or null (a figure the report does not give: undisclosed)"
         if f.name in _NOTES:
             value += f": {_NOTES[f.name]}"
-        if f.default not in (attrs.NOTHING, None, ()):
+        default = _DEFAULTS.get((str(kind), f.name))
+        if default is not None:
+            value += f" (default {default})"
+        elif f.default not in (attrs.NOTHING, None, ()):
             value += f" (default {f.default})"
-        docs.append(FieldDoc(f.name, f.default is attrs.NOTHING, value))
+        docs.append(FieldDoc(f.name, required, value))
     return docs
 
 
