@@ -55,7 +55,7 @@ def agreement(id: str, *, on: str = "2025-01-01", parties: tuple[str, ...] = ("A
 
 def pledge(
     id: str,
-    amount: str,
+    amount: str | None,
     *,
     unit: str = "USD",
     sector: str = "cross-sector",
@@ -86,7 +86,7 @@ def pledge(
 def tranche(
     id: str,
     parent: str,
-    amount: str,
+    amount: str | None,
     *,
     unit: str = "USD",
     sector: str = "energy",
@@ -110,7 +110,7 @@ def tranche(
 
 def loi(
     id: str,
-    amount: str,
+    amount: str | None,
     *,
     unit: str = "USD",
     sector: str = "energy/gas",
@@ -136,7 +136,7 @@ def loi(
 
 
 def delivery(
-    id: str, parent: str, amount: str, *, unit: str = "USD", on: str = "2025-01-01"
+    id: str, parent: str, amount: str | None, *, unit: str = "USD", on: str = "2025-01-01"
 ) -> Record:
     return {
         "type": "delivery",
@@ -175,6 +175,42 @@ def withdrawal(id: str, target: str, *, on: str = "2025-01-01") -> Record:
         "announced_on": on,
         "sources": SOURCES,
     }
+
+
+def lapse(id: str, target: str, *, on: str = "2025-01-01") -> Record:
+    return {
+        "type": "lapse",
+        "id": id,
+        "target": target,
+        "reason": "deadline passed",
+        "announced_on": on,
+        "sources": SOURCES,
+    }
+
+
+def report(
+    id: str,
+    about: str,
+    amount: str | None,
+    *,
+    unit: str = "USD",
+    on: str = "2025-01-01",
+    bound: str | None = None,
+    outlet: str = "Another Paper",
+) -> Record:
+    """What another outlet said about ``about``'s figure (``amount`` ``None``: no figure)."""
+    record: Record = {
+        "type": "report",
+        "id": id,
+        "about": about,
+        "amount": amount,
+        "unit": unit,
+        "reported_on": on,
+        "sources": [{"outlet": outlet}],
+    }
+    if bound is not None:
+        record["bound"] = bound
+    return record
 
 
 def dec(*values: int | str) -> tuple[Decimal, ...]:

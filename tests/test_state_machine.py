@@ -1,17 +1,23 @@
 """Random command sequences against the public API, checked against a reference model.
 
-The model below is written from DESIGN.md alone (words, invariants 1-5, withdrawal rules,
-totals semantics) plus the date barrier of docs/semantics.md, and shares no code with the
-library beyond parsing a record. Hypothesis drives pledges, nested tranches, deliveries, LOIs,
-amendments and withdrawals, many of them invalid on purpose (over-allocation, a wrong unit,
-unknown or withdrawn references, cuts below what is allocated, dates before their parent or
-before a correction), and after every step checks:
+The model below is written from DESIGN.md, issue 8 and docs/semantics.md alone (words,
+invariants 1-5, withdrawal and lapse rules, reports, links, deadlines, ranges and totals
+semantics) plus the date barrier, and shares no code with the library beyond parsing a record.
+Hypothesis drives pledges, nested tranches, deliveries, LOIs, reports, amendments (some adopting
+a report), withdrawals, lapses and conversions, with figures of every kind (exact, up to, at
+least, about, stated ranges, undisclosed), records tied toward others and deadlines, many of
+them invalid on purpose (over-allocation, a wrong unit, unknown or withdrawn references, cuts
+below what is allocated, dates before their parent or before a correction, ranges that do not
+hold their figure, an adopted report that differs, a converted letter corrected), and after
+every step checks:
 
 * the ledger accepted exactly what the model accepts, and a refusal names an invariant the
   model says was broken, and changed nothing (events, head, every total);
-* invariants 2 and 3 on every ``tree()`` view, and each view's figures against the model;
-* totals by every grouping equal the model's, add up to the same grand totals per unit, and
-  ``pledged == allocated + unallocated`` in every row (invariant 6);
+* invariants 2 and 3 on every ``tree()`` view, and each view's figures, ranges and status
+  against the model;
+* totals by every grouping equal the model's (headlines, ranges, undisclosed counts and tied
+  parts), add up to the same grand totals per unit, ``pledged == allocated + unallocated`` and
+  ``low <= figure <= high`` in every row (invariant 6);
 * ``replay(verify=True)`` finds no problem and gives the same totals (invariant 7);
 * totals as of the latest world date are today's; totals as of any date, and as known at any
   recorded time, equal the model folded over just those events.
@@ -44,8 +50,10 @@ from helpers import (
     agreement,
     amendment,
     delivery,
+    lapse,
     loi,
     pledge,
+    report,
     snapshot,
     tranche,
     withdrawal,
@@ -58,6 +66,7 @@ from pledgeledger import (
     LedgerError,
     NodeView,
     Refused,
+    Totals,
     structure_event,
 )
 
@@ -67,9 +76,28 @@ UNITS = ("USD", "JPY")
 SECTORS = ("cross-sector", "energy", "energy/nuclear", "energy/gas", "ai/chips")
 PARTIES = ("Japan", "Korea", "US")
 AT_LEAST = "at_least"
+ACTIVE, WITHDRAWN, LAPSED, CONVERTED = "active", "withdrawn", "lapsed", "converted"
 
-Figures = tuple[Decimal, Decimal, Decimal, Decimal]
-Table = dict[tuple[str | None, str], Figures]
+High = Decimal | None
+"""The high end of a range; ``None`` is unbounded."""
+Row = tuple[
+    Decimal,  # pledged
+    Decimal,  # allocated
+    Decimal,  # delivered
+    Decimal,  # intended
+    Decimal,  # pledged_low
+    High,  # pledged_high
+    Decimal,  # allocated_low
+    High,  # allocated_high
+    Decimal,  # delivered_low
+    High,  # delivered_high
+    Decimal,  # intended_low
+    High,  # intended_high
+    int,  # undisclosed
+    Decimal,  # pledged_toward
+    Decimal,  # intended_toward
+]
+Table = dict[tuple[str | None, str], Row]
 
 
 def day(n: int) -> str:
@@ -77,10 +105,61 @@ def day(n: int) -> str:
 
 
 def world_date(record: Record) -> date:
-    for key in ("announced_on", "delivered_on", "signed_on"):
+    for key in ("announced_on", "delivered_on", "signed_on", "reported_on"):
         if key in record:
             return date.fromisoformat(record[key])
     raise AssertionError(record)  # pragma: no cover
+
+
+def dec(record: Record, key: str) -> Decimal | None:
+    value = record.get(key)
+    return None if value is None else Decimal(value)
+
+
+# -- figures, as issue 8 and docs/format.md define them ----------------------------------------
+
+
+def interval(
+    amount: Decimal | None, bound: str, low: Decimal | None, high: Decimal | None
+) -> tuple[Decimal, High]:
+    """The range a figure stands for (docs/semantics.md, "Ranges")."""
+    if amount is None:
+        return ZERO, None
+    lo: Decimal
+    hi: High
+    if bound == "up_to":
+        lo, hi = ZERO, amount
+    elif bound == AT_LEAST:
+        lo, hi = amount, None
+    elif bound == "about":
+        lo, hi = amount * Decimal("0.9"), amount * Decimal("1.1")
+    else:
+        lo, hi = amount, amount
+    return (lo if low is None else low), (hi if high is None else high)
+
+
+def figure_faults(
+    amount: Decimal | None, bound: str | None, low: Decimal | None, high: Decimal | None
+) -> tuple[bool, bool]:
+    """(malformed, range broken) for a figure as docs/format.md words it."""
+    stated = low is not None or high is not None
+    if amount is None:
+        return stated or bound not in (None, "exact"), False
+    if stated and bound in (None, "exact"):
+        return True, False
+    if any(v is not None and v < 0 for v in (low, high)):
+        return False, True
+    broken = (low is not None and low > amount) or (high is not None and high < amount)
+    return False, broken
+
+
+def add_high(a: High, b: High) -> High:
+    return None if a is None or b is None else a + b
+
+
+def held(headline: Decimal, low: Decimal, high: High) -> tuple[Decimal, High]:
+    """A range widened to hold its headline (a floor carved beyond its figure)."""
+    return min(low, headline), None if high is None else max(high, headline)
 
 
 # -- the reference model ------------------------------------------------------------------------
@@ -91,14 +170,33 @@ class MNode:
     id: str
     root: str
     parent: str | None
-    amount: Decimal
+    amount: Decimal | None
     bound: str
     unit: str
     sector: str
     day: date
-    active: bool = True
+    low: Decimal | None = None
+    high: Decimal | None = None
+    toward: str | None = None
+    status: str = ACTIVE
     children: list[str] = field(default_factory=list)
     deliveries: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def caps(self) -> bool:
+        return self.bound != AT_LEAST and self.amount is not None
+
+    @property
+    def headline(self) -> Decimal:
+        return self.amount or ZERO
+
+    @property
+    def range(self) -> tuple[Decimal, High]:
+        return interval(self.amount, self.bound, self.low, self.high)
 
 
 @dataclass
@@ -106,15 +204,19 @@ class MDelivery:
     id: str
     root: str
     parent: str
-    amount: Decimal
+    amount: Decimal | None
+    unit: str
     day: date
+    bound: str = "exact"
+    low: Decimal | None = None
+    high: Decimal | None = None
     active: bool = True
 
 
 @dataclass
 class MLetter:
     id: str
-    amount: Decimal
+    amount: Decimal | None
     bound: str
     unit: str
     sector: str
@@ -122,7 +224,15 @@ class MLetter:
     counterparty: str
     agreement: str | None
     latest: date
-    active: bool = True
+    low: Decimal | None = None
+    high: Decimal | None = None
+    toward: str | None = None
+    status: str = ACTIVE
+    converted_by: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
 
 
 @dataclass
@@ -133,12 +243,24 @@ class MAgreement:
 
 
 @dataclass
+class MReport:
+    id: str
+    about: str
+    owner: str  # the root (pledge, LOI or agreement) whose boundary holds it
+    amount: Decimal | None
+    bound: str
+    low: Decimal | None
+    high: Decimal | None
+
+
+@dataclass
 class Verdict:
     """What the model expects of a command: accepted (with what it records and skips), or
-    refused with one of ``invariants`` (``None`` for a refusal DESIGN.md does not number)."""
+    refused with one of ``invariants`` (``None`` for a refusal DESIGN.md does not number);
+    ``error`` may name two kinds when a record is both malformed and refused."""
 
     accepted: bool
-    error: type[LedgerError] = Refused
+    error: type[LedgerError] | tuple[type[LedgerError], ...] = Refused
     invariants: frozenset[int | None] = frozenset()
     recorded: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
@@ -152,6 +274,7 @@ class Model:
     deliveries: dict[str, MDelivery] = field(default_factory=dict)
     letters: dict[str, MLetter] = field(default_factory=dict)
     agreements: dict[str, MAgreement] = field(default_factory=dict)
+    reports: dict[str, MReport] = field(default_factory=dict)
     corrected: dict[str, str] = field(default_factory=dict)  # correction id -> its target
     latest: dict[str, date] = field(default_factory=dict)  # pledge id -> latest date in tree
     barrier: dict[str, date] = field(default_factory=dict)  # pledge id -> latest correction
@@ -159,15 +282,22 @@ class Model:
     # -- queries ------------------------------------------------------------------------------
 
     def allocated(self, node: MNode) -> Decimal:
-        return sum((self.nodes[c].amount for c in node.children if self.nodes[c].active), ZERO)
+        return sum((self.nodes[c].headline for c in node.children if self.nodes[c].active), ZERO)
 
     def delivered(self, node: MNode) -> Decimal:
         own = sum(
-            (self.deliveries[d].amount for d in node.deliveries if self.deliveries[d].active),
+            (self.deliveries[d].amount or ZERO for d in node.deliveries if self.deliveries[d].active),
             ZERO,
         )
         return own + sum(
             (self.delivered(self.nodes[c]) for c in node.children if self.nodes[c].active), ZERO
+        )
+
+    def any_delivery(self, node: MNode) -> bool:
+        if any(self.deliveries[d].active for d in node.deliveries):
+            return True
+        return any(
+            self.any_delivery(self.nodes[c]) for c in node.children if self.nodes[c].active
         )
 
     def ancestors(self, node_id: str) -> list[MNode]:
@@ -177,6 +307,20 @@ class Model:
             out.append(self.nodes[current])
             current = self.nodes[current].parent
         return out
+
+    def owner_of(self, record_id: str) -> str | None:
+        """The root whose consistency boundary holds ``record_id``."""
+        if record_id in self.nodes:
+            return self.nodes[record_id].root
+        if record_id in self.deliveries:
+            return self.deliveries[record_id].root
+        if record_id in self.letters or record_id in self.agreements:
+            return record_id
+        if record_id in self.reports:
+            return self.reports[record_id].owner
+        if record_id in self.corrected:
+            return self.owner_of(self.corrected[record_id])
+        return None
 
     def _kind_of_correction_owner(self, correction_id: str) -> str:
         target = self.corrected[correction_id]
@@ -188,6 +332,16 @@ class Model:
             return "agreement"
         return "tree"
 
+    def effective_low(self, node: MNode) -> Decimal:
+        kids = [self.nodes[c] for c in node.children if self.nodes[c].active]
+        return max(node.range[0], sum((self.effective_low(k) for k in kids), ZERO))
+
+    def unit_of(self, record_id: str) -> str | None:
+        for pool in (self.nodes, self.deliveries, self.letters):
+            if record_id in pool:
+                return pool[record_id].unit  # type: ignore[attr-defined, no-any-return]  # each has one
+        return None
+
     # -- invariants ---------------------------------------------------------------------------
 
     def verdict(self, record: Record) -> Verdict:
@@ -197,92 +351,207 @@ class Model:
             if structure_event(known) == structure_event(record):
                 return Verdict(True, skipped=(record["id"],))
             return Verdict(False, DuplicateId, frozenset({None}), why="duplicate id")
-        broken = self._broken(record)
+        malformed, broken = self._broken(record)
+        why = str(sorted(broken, key=str)) + (" malformed" if malformed else "")
+        if malformed and broken:
+            return Verdict(False, (InvalidRecord, Refused), frozenset(broken), why=why)
+        if malformed:
+            return Verdict(False, InvalidRecord, why=why)
         if broken:
-            return Verdict(False, Refused, frozenset(broken), why=str(sorted(broken, key=str)))
+            return Verdict(False, Refused, frozenset(broken), why=why)
         return Verdict(True, recorded=(record["id"],))
 
-    def _broken(self, r: Record) -> set[int | None]:
-        kind = r["type"]
+    def _shape(self, r: Record, bound: str | None = None) -> tuple[bool, set[int | None]]:
+        """Invariant 1's sign and ranges, deadlines and self-ties: what needs no state."""
         broken: set[int | None] = set()
-        amount = Decimal(r["amount"]) if "amount" in r else None
+        amount = dec(r, "amount")
         if amount is not None and amount <= 0:
             broken.add(1)
+        malformed = False
+        if r["type"] in ("pledge", "tranche", "loi", "delivery", "report") or (
+            r["type"] == "amendment" and (r.get("bound") or bound) is not None
+        ):
+            malformed, bad_range = figure_faults(
+                amount, r.get("bound") or bound, dec(r, "low"), dec(r, "high")
+            )
+            if bad_range and not (amount is not None and amount <= 0):
+                broken.add(1)
+        if "due_by" in r and date.fromisoformat(r["due_by"]) < world_date(r):
+            broken.add(None)
+        if r.get("toward") == r["id"]:
+            broken.add(None)
+        return malformed, broken
+
+    def _broken(self, r: Record) -> tuple[bool, set[int | None]]:
+        kind = r["type"]
+        malformed, broken = self._shape(r)
+        amount = dec(r, "amount")
         when = world_date(r)
         if kind in ("pledge", "loi") and "agreement" in r:
             ag = self.agreements.get(r["agreement"])
             if ag is None or not ag.active or when < ag.signed:
                 broken.add(5)
-        elif kind in ("tranche", "delivery"):
-            assert amount is not None
+        if kind in ("pledge", "loi") and "toward" in r and r["toward"] != r["id"]:
+            broken |= self._broken_toward(r, when)
+        if kind in ("tranche", "delivery"):
             parent = self.nodes.get(r["parent"])
             if parent is None:
-                return broken | {5}
+                return malformed, broken | {5}
             if not parent.active or when < parent.day or when < self.barrier[parent.root]:
                 broken.add(5)
             if r["unit"] != parent.unit:
                 broken.add(1)
+            headline = amount or ZERO
             if kind == "tranche":
-                if parent.bound != AT_LEAST and self.allocated(parent) + amount > parent.amount:
-                    broken.add(2)
+                if parent.caps:
+                    assert parent.amount is not None
+                    if self.allocated(parent) + headline > parent.amount:
+                        broken.add(2)
             else:
                 for node in self.ancestors(parent.id):
-                    if node.bound != AT_LEAST and self.delivered(node) + amount > node.amount:
-                        broken.add(3)
-        elif kind in ("amendment", "withdrawal"):
-            broken |= self._broken_correction(r, amount, when)
+                    if node.caps:
+                        assert node.amount is not None
+                        if self.delivered(node) + headline > node.amount:
+                            broken.add(3)
+        if kind in ("pledge", "tranche") and "converts" in r:
+            broken |= self._broken_converts(r, when)
+        if kind == "report":
+            broken |= self._broken_report(r)
+        if kind in ("amendment", "withdrawal", "lapse"):
+            more_malformed, more = self._broken_correction(r, amount, when)
+            malformed = malformed or more_malformed
+            broken |= more
+        return malformed, broken
+
+    def _broken_toward(self, r: Record, when: date) -> set[int | None]:
+        ref = r["toward"]
+        if ref in self.nodes:
+            target_unit, target_day = self.nodes[ref].unit, self.nodes[ref].day
+            active = self.nodes[ref].active
+        elif ref in self.letters:
+            letter = self.letters[ref]
+            target_unit, active = letter.unit, letter.active
+            target_day = world_date(self.records[ref])
+        elif self.owner_of(ref) is not None:
+            return {None}  # a delivery, agreement, correction or report: not a figure to tie to
+        else:
+            return {5}
+        broken: set[int | None] = set()
+        if not active:
+            broken.add(5)
+        if target_unit != r["unit"]:
+            broken.add(None)
+        if when < target_day:
+            broken.add(5)
         return broken
 
-    def _broken_correction(self, r: Record, amount: Decimal | None, when: date) -> set[int | None]:
+    def _broken_converts(self, r: Record, when: date) -> set[int | None]:
+        letter = self.letters.get(r["converts"])
+        if letter is None:
+            return {5}
+        if letter.status == CONVERTED:
+            return {None}
+        broken: set[int | None] = set()
+        if not letter.active:
+            broken.add(5)
+        if when < letter.latest:
+            broken.add(5)
+        return broken
+
+    def _broken_report(self, r: Record) -> set[int | None]:
+        about = r["about"]
+        unit = self.unit_of(about)
+        if unit is None:
+            return {5}  # unknown, or a record with no figure (agreement, correction, report)
+        return {1} if r["unit"] != unit else set()
+
+    def _broken_adopts(self, r: Record, target_root: str | None) -> set[int | None]:
+        found = self.reports.get(r["adopts"])
+        if found is None or found.owner != target_root:
+            return {5}
+        if found.about != r["target"]:
+            return {None, 5}  # a report about another record (in the same tree or not)
+        differs = Decimal(r["amount"]) != found.amount
+        for name, theirs in (("bound", found.bound), ("low", found.low), ("high", found.high)):
+            if name in r:
+                ours: Any = r[name] if name == "bound" else Decimal(r[name])
+                differs = differs or ours != theirs
+        return {None} if differs else set()
+
+    def _broken_correction(
+        self, r: Record, amount: Decimal | None, when: date
+    ) -> tuple[bool, set[int | None]]:
         target = r["target"]
-        amend = r["type"] == "amendment"
-        broken: set[int | None] = {1} if amount is not None and amount <= 0 else set()
+        kind = r["type"]
+        amend = kind == "amendment"
+        broken: set[int | None] = set()
         if target in self.corrected:  # corrections are not corrected
             owner = self._kind_of_correction_owner(target)
-            return broken | ({None} if owner == "agreement" and amend else {5})
+            return False, broken | ({None} if owner == "agreement" and kind != "withdrawal" else {5})
+        if target in self.reports:  # a report is no figure
+            return False, broken | {5}
         if target in self.agreements:
             ag = self.agreements[target]
-            if amend:
-                return broken | {None}  # an agreement has no figure
+            if kind != "withdrawal":
+                return False, broken | {None}  # an agreement has no figure, no deadline
             if not ag.active or when < ag.signed:
                 broken.add(5)
-            return broken
+            return False, broken
+        malformed = False
         if target in self.letters:
             letter = self.letters[target]
+            if letter.status == CONVERTED:
+                return False, broken | {None}
             if not letter.active or when < letter.latest:
                 broken.add(5)
-            return broken
+            if amend:
+                malformed, more = self._shape(r, letter.bound)
+                broken |= more
+                if "adopts" in r:
+                    broken |= self._broken_adopts(r, target)
+            return malformed, broken
         if target in self.deliveries:
             d = self.deliveries[target]
             if not d.active or when < self.latest[d.root]:
                 broken.add(5)
+            if kind == "lapse":
+                broken.add(None)  # a delivery does not lapse
             if amend and amount is not None:
+                malformed, more = self._shape(r, d.bound)
+                broken |= more
+                if "adopts" in r:
+                    broken |= self._broken_adopts(r, d.root)
                 for above in self.ancestors(d.parent):
-                    after = self.delivered(above) - (d.amount if d.active else ZERO) + amount
-                    if above.bound != AT_LEAST and after > above.amount:
+                    was = (d.amount or ZERO) if d.active else ZERO
+                    after = self.delivered(above) - was + amount
+                    if above.caps and above.amount is not None and after > above.amount:
                         broken.add(3)
-            return broken
+            return malformed, broken
         found = self.nodes.get(target)
         if found is None:
-            return broken | {5}
+            return False, broken | {5}
         node = found
         if not node.active or when < self.latest[node.root]:
             broken.add(5)
         if not amend:
-            if self.delivered(node) > 0:
+            if self.any_delivery(node):
                 broken.add(None)  # amend it down instead
-            return broken
+            return False, broken
         assert amount is not None
+        malformed, more = self._shape(r, node.bound)
+        broken |= more
+        if "adopts" in r:
+            broken |= self._broken_adopts(r, node.root)
         if r.get("bound", node.bound) != AT_LEAST and (
             amount < self.allocated(node) or amount < self.delivered(node)
         ):
             broken.add(4)
         if node.parent is not None:
             parent = self.nodes[node.parent]
-            after = self.allocated(parent) - node.amount + amount
-            if parent.bound != AT_LEAST and after > parent.amount:
+            after = self.allocated(parent) - node.headline + amount
+            if parent.caps and parent.amount is not None and after > parent.amount:
                 broken.add(2)
-        return broken
+        return malformed, broken
 
     # -- state changes ------------------------------------------------------------------------
 
@@ -290,9 +559,12 @@ class Model:
         """Change state by an accepted record (or a skipped one: nothing)."""
         if r["id"] in self.records:
             return
-        self.records[r["id"]] = r
         kind, when = r["type"], world_date(r)
-        amount = Decimal(r["amount"]) if "amount" in r else ZERO
+        if kind == "report" and self.owner_of(r["about"]) is None:
+            return  # folded as of a date before its record: a report of nothing yet
+        self.records[r["id"]] = r
+        amount = dec(r, "amount")
+        low, high = dec(r, "low"), dec(r, "high")
         if kind == "agreement":
             self.agreements[r["id"]] = MAgreement(r["id"], when)
         elif kind == "pledge":
@@ -305,6 +577,9 @@ class Model:
                 r["unit"],
                 r["sector"],
                 when,
+                low,
+                high,
+                r.get("toward"),
             )
             self.latest[r["id"]] = when
             self.barrier[r["id"]] = date.min
@@ -319,12 +594,24 @@ class Model:
                 r["unit"],
                 r["sector"],
                 when,
+                low,
+                high,
             )
             parent.children.append(r["id"])
             self.latest[parent.root] = max(self.latest[parent.root], when)
         elif kind == "delivery":
             parent = self.nodes[r["parent"]]
-            self.deliveries[r["id"]] = MDelivery(r["id"], parent.root, parent.id, amount, when)
+            self.deliveries[r["id"]] = MDelivery(
+                r["id"],
+                parent.root,
+                parent.id,
+                amount,
+                r["unit"],
+                when,
+                r.get("bound", "exact"),
+                low,
+                high,
+            )
             parent.deliveries.append(r["id"])
             self.latest[parent.root] = max(self.latest[parent.root], when)
         elif kind == "loi":
@@ -338,13 +625,28 @@ class Model:
                 r["counterparty"],
                 r.get("agreement"),
                 when,
+                low,
+                high,
+                r.get("toward"),
+            )
+        elif kind == "report":
+            owner = self.owner_of(r["about"])
+            assert owner is not None
+            self.reports[r["id"]] = MReport(
+                r["id"], r["about"], owner, amount, r.get("bound", "exact"), low, high
             )
         else:
-            self._apply_correction(r, kind == "amendment", amount, when)
+            self._apply_correction(r, kind, amount, when)
+        if "converts" in r:
+            letter = self.letters[r["converts"]]
+            letter.status, letter.converted_by = CONVERTED, r["id"]
 
-    def _apply_correction(self, r: Record, amend: bool, amount: Decimal, when: date) -> None:
+    def _apply_correction(self, r: Record, kind: str, amount: Decimal | None, when: date) -> None:
         target = r["target"]
         self.corrected[r["id"]] = target
+        amend = kind == "amendment"
+        ended = LAPSED if kind == "lapse" else WITHDRAWN
+        low, high = dec(r, "low"), dec(r, "high")
         if target in self.agreements:
             self.agreements[target].active = False
             return
@@ -354,28 +656,32 @@ class Model:
             if amend:
                 letter.amount = amount
                 letter.bound = r.get("bound", letter.bound)
+                letter.low, letter.high = low, high
             else:
-                letter.active = False
+                letter.status = ended
             return
         owner = self.deliveries.get(target) or self.nodes[target]
         root = owner.root
         self.latest[root] = max(self.latest[root], when)
         self.barrier[root] = max(self.barrier[root], when)
         if target in self.deliveries:
+            d = self.deliveries[target]
             if amend:
-                self.deliveries[target].amount = amount
+                d.amount, d.bound = amount, r.get("bound", d.bound)
+                d.low, d.high = low, high
             else:
-                self.deliveries[target].active = False
+                d.active = False
             return
         node = self.nodes[target]
         if amend:
             node.amount = amount
             node.bound = r.get("bound", node.bound)
+            node.low, node.high = low, high
             return
         stack = [node]
         while stack:
             current = stack.pop()
-            current.active = False
+            current.status = ended
             stack.extend(self.nodes[c] for c in current.children if self.nodes[c].active)
 
     @classmethod
@@ -388,48 +694,133 @@ class Model:
     # -- totals -------------------------------------------------------------------------------
 
     def totals(self, by: str, depth: int | None = None) -> Table:
-        sums: dict[tuple[str | None, str], list[Decimal]] = defaultdict(lambda: [ZERO] * 4)
+        """Every row's figures, ranges, undisclosed count and tied parts (docs/semantics.md,
+        "Totals" and "Ranges"), computed from the records as they stand."""
+        rows: dict[tuple[str | None, str], list[Any]] = defaultdict(
+            lambda: [ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, 0, ZERO, ZERO]
+        )
+        # pledged, allocated, delivered, intended, then lows and highs in that order
+        # (indexes 4-11, highs None when unbounded), undisclosed, pledged_toward,
+        # intended_toward.
 
         def key_of(sector: str, keys: tuple[str | None, str, str]) -> str | None:
             if by == "sector":
                 return sector if depth is None else "/".join(sector.split("/")[:depth])
             return {"agreement": keys[0], "pledger": keys[1], "recipient": keys[2]}[by]
 
+        def add(row: list[Any], at: int, headline: Decimal, low: Decimal, high: High) -> None:
+            row[at] += headline
+            row[4 + 2 * at] += low
+            row[5 + 2 * at] = add_high(row[5 + 2 * at], high)
+
         for node in self.nodes.values():
             if not node.active:
                 continue
             root = self.records[node.root]
             keys = (root.get("agreement"), root["pledger"], root["recipient"])
-            row = sums[(key_of(node.sector, keys), node.unit)]
-            own = node.amount - self.allocated(node)  # what it holds beyond its children
-            row[0] += own
-            if node.parent is not None:
-                row[1] += own
+            row = rows[(key_of(node.sector, keys), node.unit)]
+            kids = [self.nodes[c] for c in node.children if self.nodes[c].active]
+            kid_amount = sum((k.headline for k in kids), ZERO)
+            kid_low = sum((self.effective_low(k) for k in kids), ZERO)
+            kid_high: High = ZERO
+            for k in kids:
+                kid_high = add_high(kid_high, k.range[1])
+            own_high = node.range[1]
+            if by == "sector":
+                headline = node.headline - kid_amount
+                low = ZERO if kid_high is None else max(ZERO, self.effective_low(node) - kid_high)
+                high = None if own_high is None else own_high - kid_low
+                low, high = held(headline, low, high)
+                add(row, 0, headline, low, high)
+                if node.parent is not None:
+                    add(row, 1, headline, low, high)
+                if node.parent is None and node.toward is not None:
+                    row[13] += headline
+            elif node.parent is None:
+                add(row, 0, node.headline, *held(node.headline, self.effective_low(node), own_high))
+                cap = kid_high
+                if own_high is not None:
+                    cap = own_high if cap is None else min(cap, own_high)
+                add(row, 1, kid_amount, *held(kid_amount, kid_low, cap))
+                if node.toward is not None:
+                    row[13] += node.headline
+            if node.amount is None:
+                row[12] += 1
             for d in node.deliveries:
-                if self.deliveries[d].active:
-                    row[2] += self.deliveries[d].amount
+                delivered = self.deliveries[d]
+                if delivered.active:
+                    figure = interval(delivered.amount, delivered.bound, delivered.low, delivered.high)
+                    add(row, 2, delivered.amount or ZERO, *figure)
+                    if delivered.amount is None:
+                        row[12] += 1
         for letter in self.letters.values():
             if letter.active:
                 keys = (letter.agreement, letter.party, letter.counterparty)
-                sums[(key_of(letter.sector, keys), letter.unit)][3] += letter.amount
-        return {k: (v[0], v[1], v[2], v[3]) for k, v in sums.items() if any(v)}
+                row = rows[(key_of(letter.sector, keys), letter.unit)]
+                figure = interval(letter.amount, letter.bound, letter.low, letter.high)
+                add(row, 3, letter.amount or ZERO, *figure)
+                if letter.amount is None:
+                    row[12] += 1
+                if letter.toward is not None:
+                    row[14] += letter.amount or ZERO
+        return {
+            k: (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14])
+            for k, v in rows.items()
+            if any(x is None or x != 0 for x in v)
+        }
+
+
+def row_of(r: Totals) -> Row:
+    return (
+        r.pledged,
+        r.allocated,
+        r.delivered,
+        r.intended,
+        r.pledged_low,
+        r.pledged_high,
+        r.allocated_low,
+        r.allocated_high,
+        r.delivered_low,
+        r.delivered_high,
+        r.intended_low,
+        r.intended_high,
+        r.undisclosed,
+        r.pledged_toward,
+        r.intended_toward,
+    )
 
 
 def table(ledger: Ledger, by: Any, **kw: Any) -> Table:
     rows = ledger.totals(by=by, **kw)
     for row in rows:
         assert row.pledged == row.allocated + row.unallocated
-    out = {(r.key, r.unit): (r.pledged, r.allocated, r.delivered, r.intended) for r in rows}
+        for figure in ("pledged", "allocated", "delivered", "intended"):
+            low, high = row.range_of(figure)
+            headline = getattr(row, figure)
+            assert low <= headline, (row, figure)
+            assert high is None or headline <= high, (row, figure)
+    out = {(r.key, r.unit): row_of(r) for r in rows}
     assert len(out) == len(rows), "a group and unit appear in two rows"
     return out
 
 
-def grand(rows: Table) -> dict[str, Figures]:
-    out: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO] * 4)
-    for (_, unit), figures in rows.items():
-        for i, value in enumerate(figures):
-            out[unit][i] += value
-    return {unit: (v[0], v[1], v[2], v[3]) for unit, v in out.items() if any(v)}
+def grand(rows: Table) -> dict[str, tuple[Any, ...]]:
+    """Grand totals per unit of what every grouping must agree on: the headline figures, the
+    ranges of delivered and intended, the undisclosed count and the intended part tied
+    toward other records (pledged and allocated ranges differ by design: by sector a tree's
+    rows are summed taken alone)."""
+    out: dict[str, list[Any]] = defaultdict(lambda: [ZERO] * 4 + [ZERO, ZERO, ZERO, ZERO, 0, ZERO])
+    for (_, unit), r in rows.items():
+        total = out[unit]
+        for i in range(4):
+            total[i] += r[i]
+        total[4] += r[8]
+        total[5] = add_high(total[5], r[9])
+        total[6] += r[10]
+        total[7] = add_high(total[7], r[11])
+        total[8] += r[12]
+        total[9] += r[14]
+    return {unit: tuple(v) for unit, v in out.items()}
 
 
 # -- the machine ---------------------------------------------------------------------------------
@@ -438,7 +829,7 @@ amounts = st.one_of(
     st.integers(1, 120).map(Decimal),
     st.integers(1, 12000).map(lambda cents: Decimal(cents) / 100),
 )
-bounds = st.sampled_from(["exact", "exact", "exact", "up_to", AT_LEAST])
+bounds = st.sampled_from(["exact", "exact", "exact", "up_to", AT_LEAST, "about"])
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -491,6 +882,48 @@ class LedgerMachine(RuleBasedStateMachine):
             return data.draw(st.sampled_from(["0", "-1", "-0.01"]))
         return str(data.draw(amounts))
 
+    def figure(
+        self,
+        data: st.DataObject,
+        record: Record,
+        *,
+        careful: bool = False,
+        may_hide: bool = True,
+        bound: str | None = None,
+    ) -> Record:
+        """Make ``record``'s figure one of every kind: now and then undisclosed, about, or with
+        a stated range (which, unless ``careful``, may not hold the figure, or sit on an exact
+        figure, or on an undisclosed one)."""
+        if bound is not None:
+            record["bound"] = bound
+        if may_hide and data.draw(st.integers(0, 11)) == 0:
+            record["amount"] = None
+            record.pop("bound", None)
+            if not careful and data.draw(st.integers(0, 5)) == 0:
+                record["low"] = "1"  # an undisclosed figure has no range: malformed
+            return record
+        choice = data.draw(st.integers(0, 9))
+        amount = Decimal(record["amount"])
+        if choice == 0:
+            record["bound"] = "about"
+        elif choice == 1 and record.get("bound", "exact") != "exact":
+            record["low"] = str((amount * Decimal("0.5")).quantize(Decimal("0.01")))
+        elif choice == 2 and record.get("bound", "exact") != "exact":
+            record["high"] = str((abs(amount) * Decimal("1.5")).quantize(Decimal("0.01")))
+        elif choice == 3 and not careful:
+            ways = ["above", "exact", "negative"]
+            way = data.draw(st.sampled_from(ways))
+            if way == "above":  # a low above its figure
+                record["low"] = str(abs(amount) + 1)
+                record.setdefault("bound", "about")
+            elif way == "exact":  # an exact figure with a range: malformed
+                record["bound"] = "exact"
+                record["high"] = str(abs(amount) + 1)
+            else:
+                record["bound"] = "up_to"
+                record["low"] = "-1"
+        return record
+
     def submit(self, *records: Record) -> None:
         """Record a batch; the ledger must do exactly what the model says, and a refusal must
         leave everything a reader can see as it was."""
@@ -541,11 +974,23 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             self.submit(agreement(self.new_id("a"), on=day(data.draw(st.integers(0, 30)))))
 
+    def links(self, data: st.DataObject, record: Record, *, toward: bool, converts: bool) -> Record:
+        """Now and then a deadline, a tie toward another record, or a letter converted."""
+        m = self.model
+        if data.draw(st.integers(0, 7)) == 0:
+            record["due_by"] = self.when(data, world_date(record))
+        if toward and data.draw(st.integers(0, 5)) == 0:
+            record["toward"] = self.pick_id(data, m.nodes, m.letters, m.letters, m.deliveries)
+        if converts and data.draw(st.integers(0, 5)) == 0:
+            open_letters = [x for x in m.letters if m.letters[x].active]
+            record["converts"] = self.pick_id(data, open_letters, open_letters, m.letters, m.nodes)
+        return record
+
     def pledge_record(self, data: st.DataObject) -> Record:
         ref: str | None = None
         if data.draw(st.booleans()):
             ref = self.pick_id(data, self.model.agreements, self.model.agreements, self.model.nodes)
-        return pledge(
+        record = pledge(
             self.new_id("p"),
             self.amount(data, Decimal(data.draw(st.integers(50, 1000)))),
             unit=data.draw(st.sampled_from(UNITS)),
@@ -556,6 +1001,7 @@ class LedgerMachine(RuleBasedStateMachine):
             agreement=ref,
             bound=data.draw(bounds),
         )
+        return self.links(data, self.figure(data, record), toward=True, converts=True)
 
     def after(self, data: st.DataObject, parent: MNode | None) -> date:
         """The date a new child of ``parent`` is drawn near: its parent's, or the tree's
@@ -579,11 +1025,13 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.agreements,
         )
         parent = self.model.nodes.get(parent_id)
-        room = None if parent is None else parent.amount - self.model.allocated(parent)
+        room = None
+        if parent is not None and parent.amount is not None:
+            room = parent.amount - self.model.allocated(parent)
         unit = parent.unit if parent is not None else "USD"
         if data.draw(st.integers(0, 9)) == 0:
             unit = "JPY" if unit == "USD" else "USD"
-        return tranche(
+        record = tranche(
             self.new_id("t"),
             parent_id,
             self.amount(data, room),
@@ -592,6 +1040,7 @@ class LedgerMachine(RuleBasedStateMachine):
             on=self.when(data, self.after(data, parent)),
             bound=data.draw(bounds),
         )
+        return self.links(data, self.figure(data, record), toward=False, converts=True)
 
     def delivery_record(self, data: st.DataObject) -> Record:
         active = [n for n in self.model.nodes if self.model.nodes[n].active]
@@ -600,23 +1049,31 @@ class LedgerMachine(RuleBasedStateMachine):
         parent = self.model.nodes.get(parent_id)
         room = None
         if parent is not None:
-            room = min(n.amount - self.model.delivered(n) for n in self.model.ancestors(parent_id))
+            rooms = [
+                n.amount - self.model.delivered(n)
+                for n in self.model.ancestors(parent_id)
+                if n.amount is not None
+            ]
+            room = min(rooms) if rooms else None
         unit = parent.unit if parent is not None else "USD"
         if data.draw(st.integers(0, 9)) == 0:
             unit = "JPY" if unit == "USD" else "USD"
-        return delivery(
+        record = delivery(
             self.new_id("d"),
             parent_id,
             self.amount(data, room),
             unit=unit,
             on=self.when(data, self.after(data, parent)),
         )
+        if data.draw(st.integers(0, 5)) == 0:
+            record["bound"] = data.draw(bounds)
+        return self.figure(data, record)
 
     def loi_record(self, data: st.DataObject) -> Record:
         ref: str | None = None
         if data.draw(st.booleans()):
             ref = self.pick_id(data, self.model.agreements, self.model.letters)
-        return loi(
+        record = loi(
             self.new_id("l"),
             self.amount(data),
             unit=data.draw(st.sampled_from((*UNITS, "t LNG/yr"))),
@@ -626,6 +1083,27 @@ class LedgerMachine(RuleBasedStateMachine):
             counterparty=data.draw(st.sampled_from(PARTIES)),
             agreement=ref,
         )
+        if data.draw(st.integers(0, 3)) == 0:
+            record["bound"] = data.draw(bounds)
+        return self.links(data, self.figure(data, record), toward=True, converts=False)
+
+    def report_record(self, data: st.DataObject) -> Record:
+        m = self.model
+        about = self.pick_id(
+            data, m.nodes, m.nodes, m.deliveries, m.letters, m.letters, m.agreements, m.corrected
+        )
+        unit = m.unit_of(about) or "USD"
+        if data.draw(st.integers(0, 9)) == 0:
+            unit = "JPY" if unit == "USD" else "USD"
+        record = report(
+            self.new_id("r"),
+            about,
+            self.amount(data),
+            unit=unit,
+            on=day(data.draw(st.integers(0, 60))),  # anywhere: reports move no barrier
+            bound=data.draw(st.none() | bounds),
+        )
+        return self.figure(data, record)
 
     def latest_of(self, target: str) -> date:
         m = self.model
@@ -639,12 +1117,14 @@ class LedgerMachine(RuleBasedStateMachine):
             return m.agreements[target].signed
         if target in m.corrected:  # near its target's, so that only the target is wrong
             return self.latest_of(m.corrected[target])
+        if target in m.reports:
+            return self.latest_of(m.reports[target].about)
         return DAY0
 
     def amendment_record(self, data: st.DataObject) -> Record:
         m = self.model
         target = self.pick_id(
-            data, m.nodes, m.nodes, m.deliveries, m.letters, m.corrected, m.agreements
+            data, m.nodes, m.nodes, m.deliveries, m.letters, m.corrected, m.agreements, m.reports
         )
         room: Decimal | None = None
         if target in m.nodes:
@@ -652,15 +1132,36 @@ class LedgerMachine(RuleBasedStateMachine):
             # The smallest figure invariant 4 allows, so that "room" and "over" probe its edge.
             floor = max(m.allocated(node), m.delivered(node))
             room = floor - Decimal("0.01") if data.draw(st.booleans()) else floor
-        # A delivery has no bound to amend (tests/test_domain.py covers that refusal).
-        bound = None if target in m.deliveries else data.draw(st.none() | bounds)
-        return amendment(
+        on = self.when(data, self.latest_of(target))
+        about = [r.id for r in m.reports.values() if r.about == target]
+        if about and data.draw(st.integers(0, 2)) == 0:
+            # Adopt a report's figure (and now and then differ from it, or adopt another).
+            adopted = m.reports[data.draw(st.sampled_from(sorted(about)))]
+            if data.draw(st.integers(0, 4)) == 0:
+                adopted = m.reports[data.draw(st.sampled_from(sorted(m.reports)))]
+            record = amendment(
+                self.new_id("am"),
+                target,
+                str(adopted.amount if adopted.amount is not None else self.amount(data)),
+                on=on,
+                bound=adopted.bound if data.draw(st.booleans()) else None,
+            )
+            if adopted.low is not None and data.draw(st.booleans()):
+                record["low"] = str(adopted.low)
+            if adopted.high is not None and data.draw(st.booleans()):
+                record["high"] = str(adopted.high)
+            if data.draw(st.integers(0, 5)) == 0:
+                record["amount"] = str(Decimal(record["amount"]) + 1)
+            record["adopts"] = adopted.id
+            return record
+        record = amendment(
             self.new_id("am"),
             target,
             self.amount(data, room),
-            on=self.when(data, self.latest_of(target)),
-            bound=bound,
+            on=on,
+            bound=data.draw(st.none() | bounds),
         )
+        return self.figure(data, record, may_hide=False)
 
     def withdrawal_record(self, data: st.DataObject) -> Record:
         m = self.model
@@ -678,7 +1179,8 @@ class LedgerMachine(RuleBasedStateMachine):
             m.corrected,
             m.agreements,
         )
-        return withdrawal(self.new_id("w"), target, on=self.when(data, self.latest_of(target)))
+        make = lapse if data.draw(st.integers(0, 3)) == 0 else withdrawal
+        return make(self.new_id("w"), target, on=self.when(data, self.latest_of(target)))
 
     def any_record(self, data: st.DataObject) -> Record:
         makers: list[Callable[[st.DataObject], Record]] = [
@@ -688,6 +1190,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.loi_record,
             self.amendment_record,
             self.withdrawal_record,
+            self.report_record,
         ]
         make = data.draw(st.sampled_from(makers))
         return make(data)
@@ -703,7 +1206,7 @@ class LedgerMachine(RuleBasedStateMachine):
         careful = data.draw(st.integers(0, 3)) > 0
         records = [root]
         nodes = [root]
-        room = {root["id"]: Decimal(root["amount"])}
+        room = {root["id"]: Decimal(root["amount"] or 1000)}
         for _ in range(data.draw(st.integers(1, 4))):
             parent = data.draw(st.sampled_from(nodes))
             child = tranche(
@@ -715,9 +1218,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 on=self.when(data, date.fromisoformat(parent["announced_on"]), careful=careful),
                 bound=data.draw(bounds),
             )
-            amount = Decimal(child["amount"])
+            child = self.figure(data, child, careful=careful)
+            amount = Decimal(child["amount"] or 0)
             room[parent["id"]] -= max(amount, ZERO)
-            room[child["id"]] = amount
+            room[child["id"]] = amount or Decimal(1000)
             records.append(child)
             nodes.append(child)
         if data.draw(st.booleans()):
@@ -746,6 +1250,31 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def add_letter(self, data: st.DataObject) -> None:
         self.submit(self.loi_record(data))
+
+    @precondition(lambda self: bool(self.model.records))
+    @rule(data=st.data())
+    def add_report(self, data: st.DataObject) -> None:
+        self.submit(self.report_record(data))
+
+    @precondition(lambda self: any(x.active for x in self.model.letters.values()))
+    @rule(data=st.data(), as_pledge=st.booleans())
+    def convert_a_letter(self, data: st.DataObject, as_pledge: bool) -> None:
+        """An open letter becomes a pledge, or a tranche of an existing tree (mostly valid)."""
+        m = self.model
+        letter = m.letters[
+            data.draw(st.sampled_from(sorted(x for x in m.letters if m.letters[x].active)))
+        ]
+        if as_pledge or not m.nodes:
+            record = self.pledge_record(data)
+            record["announced_on"] = self.when(data, letter.latest)
+            record.pop("agreement", None)
+        else:
+            record = self.tranche_record(data)
+            parent = m.nodes.get(record["parent"])
+            if parent is not None:
+                record["announced_on"] = self.when(data, max(letter.latest, self.after(data, parent)))
+        record["converts"] = letter.id
+        self.submit(record)
 
     @precondition(lambda self: bool(self.model.records))
     @rule(data=st.data())
@@ -785,6 +1314,11 @@ class LedgerMachine(RuleBasedStateMachine):
                     on=self.when(data, date.fromisoformat(first["announced_on"])),
                 )
             )
+        if first["type"] in ("pledge", "tranche", "loi", "delivery") and data.draw(st.booleans()):
+            # And report on it, in the same batch.
+            records.append(
+                report(self.new_id("r"), first["id"], self.amount(data), unit=first["unit"])
+            )
         records.extend(self.any_record(data) for _ in range(data.draw(st.integers(0, 2))))
         self.submit(*records)
 
@@ -794,7 +1328,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """An accepted record again: skipped; or changed under the same id: refused."""
         record = dict(data.draw(st.sampled_from(self.log)))
         if change:
-            if "amount" in record:
+            if record.get("amount") is not None:
                 record["amount"] = str(Decimal(record["amount"]) + 1)
             else:
                 record["sources"] = [{"outlet": "Another paper"}]
@@ -857,23 +1391,29 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def check_view(self, view: NodeView) -> None:
         node = self.model.nodes[view.id]
-        assert (view.amount, view.unit, view.bound.value, view.active) == (
+        assert (view.amount, view.unit, view.bound.value, view.status) == (
             node.amount,
             node.unit,
             node.bound,
-            node.active,
+            node.status,
         )
+        assert view.active == node.active
+        assert (view.low, view.high) == (self.model.effective_low(node), node.range[1])
         active = [t for t in view.tranches if t.active]
-        assert view.allocated == sum((t.amount for t in active), ZERO)
+        assert view.allocated == sum((t.amount or ZERO for t in active), ZERO)
         assert view.allocated == self.model.allocated(node)
         assert view.delivered == self.model.delivered(node)
-        if node.bound == AT_LEAST:
+        if not node.caps:
             assert view.headroom is None
         else:
+            assert view.amount is not None
             assert view.headroom == view.amount - view.allocated
             if node.active:
                 assert view.allocated <= view.amount  # invariant 2
                 assert view.delivered <= view.amount  # invariant 3
+        assert [r.id for r in view.reports] == [
+            r.id for r in self.model.reports.values() if r.about == node.id
+        ]
         for d in view.deliveries:
             assert (d.amount, d.active) == (
                 self.model.deliveries[d.id].amount,
@@ -889,10 +1429,14 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.check_view(self.ledger.tree(node.id))
         for letter in self.model.letters.values():
             view = self.ledger.letter(letter.id)
-            assert (view.amount, view.bound.value, view.active) == (
+            assert (view.amount, view.bound.value, view.status, view.converted_by) == (
                 letter.amount,
                 letter.bound,
-                letter.active,
+                letter.status,
+                letter.converted_by,
+            )
+            assert (view.low, view.high) == interval(
+                letter.amount, letter.bound, letter.low, letter.high
             )
 
     @invariant()
