@@ -195,7 +195,9 @@ class Projector:
         if not any(change):
             return []
         return [
-            Posting(r.sector, r.agreement, r.party, r.counterparty, r.unit, when, at, change, change)
+            Posting(
+                r.sector, r.agreement, r.party, r.counterparty, r.unit, when, at, change, change
+            )
         ]
 
     def _tree_postings(
@@ -204,7 +206,9 @@ class Projector:
         """What it takes for the postings of a tree to sum, up to any date, to the tree as of
         that date: at every date from ``since`` on, the change the event made to the tree as
         of that date, less the change already posted for the dates before."""
-        days = sorted({since} | {e.world_date for e in after.records.values() if e.world_date > since})
+        days = sorted(
+            {since} | {e.world_date for e in after.records.values() if e.world_date > since}
+        )
         posted: dict[Key, tuple[list[Decimal], list[Decimal]]] = {}
         postings: list[Posting] = []
         for day in days:
@@ -290,7 +294,10 @@ def sum_postings(
         row = sums.setdefault((key, p.unit), list(NOTHING))
         for i, value in enumerate(p.sums if by == "sector" else p.tree):
             row[i] += value
-    rows = [Totals.of_sums(by, key, unit, figures) for (key, unit), figures in sums.items() if any(figures)]
+    rows = [
+        Totals.of_sums(by, key, unit, figures)
+        for (key, unit), figures in sums.items()
+        if any(figures)
+    ]
     rows.sort(key=lambda r: row_order(r.key, r.unit))
     return rows
-

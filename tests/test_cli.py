@@ -145,7 +145,11 @@ def test_import_reports_counts_and_reimport_skips(
 def test_totals_json_has_design_keys_and_sector_spreading(loaded: str, runner: CliRunner) -> None:
     rows = _json(runner, "--db", loaded, "totals", "--by", "sector", "--format", "json")
     design = ["sector", "unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
-    ranges = [f"{f}_{end}" for f in ("pledged", "allocated", "delivered", "intended") for end in ("low", "high")]
+    ranges = [
+        f"{f}_{end}"
+        for f in ("pledged", "allocated", "delivered", "intended")
+        for end in ("low", "high")
+    ]
     assert all(
         list(r) == [*design, *ranges, "undisclosed", "pledged_toward", "intended_toward"]
         for r in rows
@@ -277,7 +281,21 @@ def test_csv_output_neutralises_formula_text_but_not_figures(
             "unallocated",
             *extra,
         ],
-        ["2024-12-31", "'@B", "USD", "100", "150", "0", "0", "-50", "100", "", "150", "150", *nothing_else],
+        [
+            "2024-12-31",
+            "'@B",
+            "USD",
+            "100",
+            "150",
+            "0",
+            "0",
+            "-50",
+            "100",
+            "",
+            "150",
+            "150",
+            *nothing_else,
+        ],
     ]
     by_sector = runner.invoke(cli, ["--db", db, "timeline", "--every", "year", "--format", "csv"])
     assert [(r[1], r[3]) for r in csv.reader(io.StringIO(by_sector.stdout))][1:] == [

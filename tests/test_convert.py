@@ -97,6 +97,7 @@ def test_amount_keeps_its_exact_digits(value: Decimal) -> None:
     if isinstance(exponent, int) and exponent > 0:  # "1E+3" is kept as the plain 1000
         assert unstructure_event(event)["amount"] == str(value.quantize(Decimal(1)))
     else:
+        assert event.amount is not None
         assert event.amount.as_tuple() == value.as_tuple()
         assert unstructure_event(event)["amount"] == str(value)
 

@@ -83,7 +83,14 @@ def test_semantics_lists_the_keys_of_json_and_csv_output(tmp_path: Path) -> None
             assert sample is not None
             assert json.loads(sample.group(1)) == totals[0]
     assert f"`{','.join(['sector', *documented])}`" in section  # the CSV header, spelled out
-    assert documented[:6] == ["unit", "pledged", "allocated", "delivered", "intended", "unallocated"]
+    assert documented[:6] == [
+        "unit",
+        "pledged",
+        "allocated",
+        "delivered",
+        "intended",
+        "unallocated",
+    ]
 
 
 def test_readme_points_at_the_json_keys() -> None:
@@ -137,7 +144,9 @@ def test_semantics_lists_the_keys_of_conflicts_and_overdue(tmp_path: Path) -> No
     assert all(list(c) == _keys_of(section, "JSON: an array") for c in found)
     assert all(list(c["counted"]) == ["amount", "bound", "low", "high"] for c in found)
     assert all(
-        list(r) == ["amount", "bound", "outlet", "reported_on"] for c in found for r in c["reported"]
+        list(r) == ["amount", "bound", "outlet", "reported_on"]
+        for c in found
+        for r in c["reported"]
     )
     sample = re.search(r"```json\n(.*?)\n```", section, re.S)
     assert sample is not None

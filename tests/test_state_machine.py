@@ -286,7 +286,11 @@ class Model:
 
     def delivered(self, node: MNode) -> Decimal:
         own = sum(
-            (self.deliveries[d].amount or ZERO for d in node.deliveries if self.deliveries[d].active),
+            (
+                self.deliveries[d].amount or ZERO
+                for d in node.deliveries
+                if self.deliveries[d].active
+            ),
             ZERO,
         )
         return own + sum(
@@ -296,9 +300,7 @@ class Model:
     def any_delivery(self, node: MNode) -> bool:
         if any(self.deliveries[d].active for d in node.deliveries):
             return True
-        return any(
-            self.any_delivery(self.nodes[c]) for c in node.children if self.nodes[c].active
-        )
+        return any(self.any_delivery(self.nodes[c]) for c in node.children if self.nodes[c].active)
 
     def ancestors(self, node_id: str) -> list[MNode]:
         out = []
@@ -339,7 +341,7 @@ class Model:
     def unit_of(self, record_id: str) -> str | None:
         for pool in (self.nodes, self.deliveries, self.letters):
             if record_id in pool:
-                return pool[record_id].unit  # type: ignore[attr-defined, no-any-return]  # each has one
+                return str(pool[record_id].unit)
         return None
 
     # -- invariants ---------------------------------------------------------------------------
@@ -487,7 +489,9 @@ class Model:
         broken: set[int | None] = set()
         if target in self.corrected:  # corrections are not corrected
             owner = self._kind_of_correction_owner(target)
-            return False, broken | ({None} if owner == "agreement" and kind != "withdrawal" else {5})
+            return False, broken | (
+                {None} if owner == "agreement" and kind != "withdrawal" else {5}
+            )
         if target in self.reports:  # a report is no figure
             return False, broken | {5}
         if target in self.agreements:
@@ -697,7 +701,23 @@ class Model:
         """Every row's figures, ranges, undisclosed count and tied parts (docs/semantics.md,
         "Totals" and "Ranges"), computed from the records as they stand."""
         rows: dict[tuple[str | None, str], list[Any]] = defaultdict(
-            lambda: [ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, 0, ZERO, ZERO]
+            lambda: [
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                0,
+                ZERO,
+                ZERO,
+            ]
         )
         # pledged, allocated, delivered, intended, then lows and highs in that order
         # (indexes 4-11, highs None when unbounded), undisclosed, pledged_toward,
@@ -749,7 +769,9 @@ class Model:
             for d in node.deliveries:
                 delivered = self.deliveries[d]
                 if delivered.active:
-                    figure = interval(delivered.amount, delivered.bound, delivered.low, delivered.high)
+                    figure = interval(
+                        delivered.amount, delivered.bound, delivered.low, delivered.high
+                    )
                     add(row, 2, delivered.amount or ZERO, *figure)
                     if delivered.amount is None:
                         row[12] += 1
@@ -764,7 +786,23 @@ class Model:
                 if letter.toward is not None:
                     row[14] += letter.amount or ZERO
         return {
-            k: (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14])
+            k: (
+                v[0],
+                v[1],
+                v[2],
+                v[3],
+                v[4],
+                v[5],
+                v[6],
+                v[7],
+                v[8],
+                v[9],
+                v[10],
+                v[11],
+                v[12],
+                v[13],
+                v[14],
+            )
             for k, v in rows.items()
             if any(x is None or x != 0 for x in v)
         }
@@ -1272,7 +1310,9 @@ class LedgerMachine(RuleBasedStateMachine):
             record = self.tranche_record(data)
             parent = m.nodes.get(record["parent"])
             if parent is not None:
-                record["announced_on"] = self.when(data, max(letter.latest, self.after(data, parent)))
+                record["announced_on"] = self.when(
+                    data, max(letter.latest, self.after(data, parent))
+                )
         record["converts"] = letter.id
         self.submit(record)
 

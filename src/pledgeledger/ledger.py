@@ -184,11 +184,12 @@ def _overdue(owner: LedgerAggregate, record_id: str, day: date) -> OverdueView |
     """``record_id`` as it stood on ``day``, if it was past its deadline and still counted."""
     if isinstance(owner, LetterAggregate):
         letter = owner.letter.as_of(day)
-        if letter is None or not letter.active or letter.record.due_by is None:
+        due_by = None if letter is None else letter.record.due_by
+        if letter is None or not letter.active or due_by is None:
             return None
         r = letter.record
         return OverdueView(
-            r.id, "loi", r.due_by, letter.amount, r.unit, letter.bound, None, letter.amount
+            r.id, "loi", due_by, letter.amount, r.unit, letter.bound, None, letter.amount
         )
     if not isinstance(owner, PledgeAggregate):
         return None

@@ -262,9 +262,7 @@ class _Generator:
         self._toward(record, unit, on)
         self._converts(record, on)
         self._due(record, on)
-        root = _Node(
-            record["id"], amount, sector, None, bound == "at_least" or undisclosed, on
-        )
+        root = _Node(record["id"], amount, sector, None, bound == "at_least" or undisclosed, on)
         root.bound, root.undisclosed = bound, undisclosed
         self.trees.append(_Tree(root, unit, [root]))
         if len(self.trees) > WINDOW:

@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 import attrs
 
+from pledgeledger.domain.figures import Interval, interval_of
 from pledgeledger.domain.periods import Every
 from pledgeledger.domain.query import Query
-from pledgeledger.domain.figures import Interval, interval_of
 from pledgeledger.domain.records import (
     Amendment,
     Amount,
@@ -36,9 +36,6 @@ from pledgeledger.domain.totals import ZERO, Group, TimelinePoint, Totals
 
 __all__ = [
     "NO_TIES",
-    "compact",
-    "compact_figure",
-    "compact_range",
     "Conflict",
     "CorrectionView",
     "DeliveryView",
@@ -53,6 +50,9 @@ __all__ = [
     "SnapshotSource",
     "TiedView",
     "Ties",
+    "compact",
+    "compact_figure",
+    "compact_range",
     "conflict_of",
 ]
 

@@ -474,10 +474,10 @@ def import_(state: _State, files: tuple[str, ...]) -> None:
     """Append the events in JSON Lines FILES (- for standard input), all or nothing.
 
     Each line is one event object with a "type" (agreement, pledge, tranche, loi, delivery,
-    amendment, withdrawal, lapse, report); `pledgeledger format` lists every type's fields. Lines already
-    recorded with the same content are skipped, so re-running an import is safe. If any line of
-    any file is malformed or refused, nothing is written and the error names the file, line and
-    field; a refusal names its rule (`pledgeledger rules`).
+    amendment, withdrawal, lapse, report); `pledgeledger format` lists every type's fields.
+    Lines already recorded with the same content are skipped, so re-running an import is safe.
+    If any line of any file is malformed or refused, nothing is written and the error names the
+    file, line and field; a refusal names its rule (`pledgeledger rules`).
 
     \b
     Examples:

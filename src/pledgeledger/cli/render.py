@@ -125,9 +125,7 @@ def totals_table(rows: Sequence[Totals], by: Group) -> str:
         return "(no totals: nothing recorded matches)"
     headers = [by.upper(), "UNIT", "PLEDGED", "ALLOCATED", "UNALLOCATED", "DELIVERED", "INTENDED"]
     extra_headers, extra = _extra_columns(rows)
-    cells = [
-        [_key(r.key), r.unit, *_figure_cells(r), *(cell(r) for cell in extra)] for r in rows
-    ]
+    cells = [[_key(r.key), r.unit, *_figure_cells(r), *(cell(r) for cell in extra)] for r in rows]
     return table([*headers, *extra_headers], cells, numeric={2, 3, 4, 5, 6})
 
 
@@ -204,7 +202,9 @@ def _corrections(corrections: Sequence[CorrectionView], indent: str) -> list[str
                 f"{compact_figure(now.value, now.bound, now.low, now.high)}"
             )
             adopted = f" (adopts {c.adopts})" if c.adopts else ""
-            lines.append(f"{indent}{c.announced_on} amendment {c.id}: {change}{adopted}: {c.reason}")
+            lines.append(
+                f"{indent}{c.announced_on} amendment {c.id}: {change}{adopted}: {c.reason}"
+            )
         else:
             lines.append(f"{indent}{c.announced_on} {c.kind} {c.id}: {c.reason}")
         lines += _sources(c.sources, indent + "  ")

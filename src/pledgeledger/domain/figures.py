@@ -94,6 +94,8 @@ def interval_of(
     """
     if amount is None:
         return Interval(_ZERO, None)
+    lo: Decimal
+    hi: Decimal | None
     match bound:
         case Bound.UP_TO:
             lo, hi = _ZERO, amount
@@ -131,7 +133,9 @@ def check_figure(
             )
         return malformed, out_of_range
     if stated and bound in (None, Bound.EXACT):
-        malformed.append("bound: bound exact takes no range; use about, up_to or at_least with low/high")
+        malformed.append(
+            "bound: bound exact takes no range; use about, up_to or at_least with low/high"
+        )
         return malformed, out_of_range
     for name, value in (("low", low), ("high", high)):
         if value is not None and not (value.is_finite() and value >= 0):

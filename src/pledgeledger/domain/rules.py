@@ -490,9 +490,7 @@ class PledgeTree:
                 self._check_not_below_allocated(amendment, node)
                 if node.parent is not None:
                     parent = self.nodes[node.parent]
-                    self._check_room(
-                        amendment.id, parent, amendment.amount, node.amount or ZERO
-                    )
+                    self._check_room(amendment.id, parent, amendment.amount, node.amount or ZERO)
 
     def _check_dates(self, event: Event) -> None:
         """The tree's date barriers (see the module's docstring): no event before a correction
@@ -688,9 +686,7 @@ class PledgeTree:
                 delivery.status = WITHDRAWN
             case (Amendment() as amendment, Node() as node):
                 if node.parent is not None:
-                    self.nodes[node.parent].allocated += amendment.amount - (
-                        node.amount or ZERO
-                    )
+                    self.nodes[node.parent].allocated += amendment.amount - (node.amount or ZERO)
                 node.amount = amendment.amount
                 node.bound = amendment.bound or node.bound
                 node.low, node.high = amendment.low, amendment.high

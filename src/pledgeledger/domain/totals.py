@@ -95,9 +95,7 @@ def row_order(key: str | None, unit: str) -> tuple[bool, str, str]:
 def _same_as(name: str) -> Any:
     """A default equal to the row's headline figure ``name``: a row made without ranges is
     exact."""
-    return attrs.field(
-        default=attrs.Factory(lambda row: getattr(row, name), takes_self=True), kw_only=True
-    )
+    return attrs.Factory(lambda row: getattr(row, name), takes_self=True)
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -125,14 +123,14 @@ class Totals:
     allocated: Decimal
     delivered: Decimal
     intended: Decimal
-    pledged_low: Decimal = _same_as("pledged")
-    pledged_high: Decimal | None = _same_as("pledged")
-    allocated_low: Decimal = _same_as("allocated")
-    allocated_high: Decimal | None = _same_as("allocated")
-    delivered_low: Decimal = _same_as("delivered")
-    delivered_high: Decimal | None = _same_as("delivered")
-    intended_low: Decimal = _same_as("intended")
-    intended_high: Decimal | None = _same_as("intended")
+    pledged_low: Decimal = attrs.field(default=_same_as("pledged"), kw_only=True)
+    pledged_high: Decimal | None = attrs.field(default=_same_as("pledged"), kw_only=True)
+    allocated_low: Decimal = attrs.field(default=_same_as("allocated"), kw_only=True)
+    allocated_high: Decimal | None = attrs.field(default=_same_as("allocated"), kw_only=True)
+    delivered_low: Decimal = attrs.field(default=_same_as("delivered"), kw_only=True)
+    delivered_high: Decimal | None = attrs.field(default=_same_as("delivered"), kw_only=True)
+    intended_low: Decimal = attrs.field(default=_same_as("intended"), kw_only=True)
+    intended_high: Decimal | None = attrs.field(default=_same_as("intended"), kw_only=True)
     undisclosed: int = attrs.field(default=0, kw_only=True)
     pledged_toward: Decimal = attrs.field(default=ZERO, kw_only=True)
     intended_toward: Decimal = attrs.field(default=ZERO, kw_only=True)

@@ -33,7 +33,6 @@ events. The equality with the reference is property-tested (``tests/test_readmod
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -591,9 +590,7 @@ class Folder:
                 above[3] += ZERO if high is not None else _ONE
         return vectors
 
-    def _restate(
-        self, root_id: str, root: list[Any], day: str, at: str, change: Any
-    ) -> None:
+    def _restate(self, root_id: str, root: list[Any], day: str, at: str, change: Any) -> None:
         """Make ``change()`` (adding a tranche dated ``day``, before the tree's latest node)
         and post what it changes in the totals as of every date from ``day`` on: at each
         date the tree has a node, the difference its vectors as of that date make, less

@@ -420,9 +420,7 @@ class ReadModels:
             else:
                 for i, value in enumerate(values):
                     row[i] += _dec(value)
-        result = [
-            Totals.of_sums(by, key, unit, f) for (key, unit), f in grouped.items() if any(f)
-        ]
+        result = [Totals.of_sums(by, key, unit, f) for (key, unit), f in grouped.items() if any(f)]
         result.sort(key=lambda r: row_order(r.key, r.unit))
         return result
 
@@ -554,9 +552,7 @@ class ReadModels:
         return problems
 
 
-_NUMERIC_AT = tuple(
-    i - 1 for i, name in enumerate(RECORD_COLUMNS) if name in NUMERIC_COLUMNS
-)
+_NUMERIC_AT = tuple(i - 1 for i, name in enumerate(RECORD_COLUMNS) if name in NUMERIC_COLUMNS)
 
 
 def _normalise(values: tuple[Any, ...], label: str) -> tuple[Any, ...] | None:

@@ -107,7 +107,7 @@ def _whisker(
 ) -> None:
     """A range as a whisker from ``low`` to ``high``; unbounded above, an arrow to ``edge``."""
     start = float(low / divisor)
-    style = {"color": COLOURS["range"], "linewidth": 1.2, "zorder": 4}
+    style: dict[str, Any] = {"color": COLOURS["range"], "linewidth": 1.2, "zorder": 4}
     if high is None:
         ax.annotate(
             "",
