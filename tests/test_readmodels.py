@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,7 @@ from helpers import FakeClock, Record, loi, pledge, tranche
 from pledgeledger import GROUPS, Event, Ledger, structure_event
 from pledgeledger.projections.folder import Folder
 from pledgeledger.store.aggregates import ROOT_AGGREGATES, LedgerAggregate, root_id
-from pledgeledger.store.reading import StateReader
+from pledgeledger.store.reading import Log
 from pledgeledger.synthetic import generate, write_jsonl
 from reference import Posting, Projector, sum_postings
 
@@ -154,21 +155,21 @@ def append_without_read_models(ledger: Ledger, records: list[Record], at: dateti
 @contextmanager
 def crashing_reader(after: int) -> Iterator[None]:
     """Make the runner die after reading ``after`` stored events."""
-    original = StateReader.read
+    original = Log.decode
     calls = 0
 
-    def read(self: StateReader, topic: str, state: bytes) -> Any:
+    def decode(self: Log, stored: StoredEvent) -> Any:
         nonlocal calls
         calls += 1
         if calls > after:
             raise Crash
-        return original(self, topic, state)
+        return original(self, stored)
 
-    StateReader.read = read  # type: ignore[method-assign]
+    Log.decode = decode  # type: ignore[method-assign]
     try:
         yield
     finally:
-        StateReader.read = original  # type: ignore[method-assign]
+        Log.decode = original  # type: ignore[method-assign]
 
 
 @contextmanager

@@ -35,7 +35,10 @@ from eventsourcing.persistence import (
     IntegrityError,
     OperationalError,
     PersistenceError,
+    StoredEvent,
 )
+
+from pledgeledger.store.recorders import AppendsInTransaction
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder
@@ -112,8 +115,12 @@ class Tx:
         backend: Backend,
         schema: str | None,
         new_cursor: Callable[[], Any] | None = None,
+        native: Any = None,
     ) -> None:
         self._cursor = cursor
+        self.native: Any = cursor if native is None else native
+        """The same cursor as eventsourcing's recorder methods take it (its ``SQLiteCursor``
+        wrapper on SQLite), for :meth:`Database.append`."""
         self._new_cursor = new_cursor
         self.backend: Backend = backend
         self._prefix = f'"{schema}".' if schema else ""
@@ -212,7 +219,14 @@ class Database:
     """The event store's database, as the eventsourcing recorder has it configured."""
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
+        if not callable(getattr(recorder, "append_in", None)):
+            msg = (
+                f"{type(recorder).__qualname__} cannot append in a transaction: open the store "
+                "with persistence_env(), which selects the ledger's recorders"
+            )
+            raise TypeError(msg)
         self.recorder = recorder
+        self._appender: AppendsInTransaction = recorder  # type: ignore[assignment]  # checked above
         datastore: Any = recorder.datastore  # type: ignore[attr-defined]
         self._datastore = datastore
         self.backend: Backend
@@ -289,10 +303,13 @@ class Database:
             # snapshot was taken (SQLITE_BUSY_SNAPSHOT), which the caller retries.
             tx.execute(f"DELETE FROM {self.events_table} WHERE 0")
         else:
-            timeout = int(self._datastore.lock_timeout or 30)
-            tx.execute(f"SET LOCAL lock_timeout = '{timeout}s'")
-            tx.execute(f"LOCK TABLE {self.events_table} IN EXCLUSIVE MODE")
+            self._appender.lock_in(tx.native)
         tx.locked = True
+
+    def append(self, tx: Tx, stored_events: Sequence[StoredEvent]) -> None:
+        """Insert ``stored_events`` in ``tx`` with the recorder's own insert (the rows
+        eventsourcing's ``insert_events`` would write); the caller holds the writers' lock."""
+        self._appender.append_in(tx.native, stored_events)
 
     @contextmanager
     def _begin(self, *, writer: bool, lock: bool) -> Iterator[Tx]:
@@ -308,7 +325,8 @@ class Database:
     @contextmanager
     def _sqlite(self, *, writer: bool, lock: bool) -> Iterator[Tx]:
         with self._datastore.get_connection(commit=writer) as connection:
-            raw: sqlite3.Cursor = connection.cursor().sqlite_cursor
+            native = connection.cursor()
+            raw: sqlite3.Cursor = native.sqlite_cursor
             raw.row_factory = None
             conn = raw.connection
             conn.create_function("dadd", 2, _decimal_add, deterministic=True)
@@ -325,7 +343,7 @@ class Database:
                 cursor.row_factory = None
                 return cursor
 
-            tx = Tx(raw, "sqlite", None, new_cursor)
+            tx = Tx(raw, "sqlite", None, new_cursor, native)
             tx.locked = lock
             try:
                 with _sqlite_errors():
