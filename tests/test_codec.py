@@ -16,7 +16,7 @@ from pledgeledger import InvalidRecord, structure_event, unstructure_event
 from pledgeledger.domain.records import Event
 from pledgeledger.formats.fast import fast_structure, fast_unstructure
 from pledgeledger.store.application import LedgerApplication, persistence_env
-from pledgeledger.store.transcoder import MsgspecTranscoder
+from pledgeledger.store.transcoder import JSONShaped, MsgspecTranscoder
 from pledgeledger.synthetic import generate
 from strategies import events
 
@@ -186,4 +186,23 @@ def test_msgspec_transcoder_shares_only_immutable_decoded_values() -> None:
     later = ours.decode(b'{"t":{"_type_":"datetime_iso","_data_":"2025-01-02T00:00:00+00:00"}}')
     assert later["t"] == datetime(2025, 1, 2, tzinfo=UTC)
     assert ours.encode({"t": later["t"]}) != ours.encode({"t": first["t"]})
+    app.close()
+
+
+@given(event=events)
+def test_stored_records_are_json_shaped_as_the_transcoder_trusts(event: Event) -> None:
+    # The write path wraps fast_unstructure's records in JSONShaped, which MsgspecTranscoder
+    # writes without looking inside: they must hold JSON-native values only.
+    entry = fast_unstructure(event)
+    assert json.loads(json.dumps(entry)) == entry  # no tuple, Decimal, date... anywhere
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    assert isinstance(ours, MsgspecTranscoder)
+    stock = type(ours).__mro__[1]()
+    for transcoding in ours.types.values():
+        stock.register(transcoding)
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    data = ours.encode({"timestamp": moment, "entry": JSONShaped(entry)})
+    assert data == stock.encode({"timestamp": moment, "entry": entry})
+    assert stock.decode(data) == ours.decode(data) == {"timestamp": moment, "entry": entry}
     app.close()

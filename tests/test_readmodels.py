@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,23 +152,24 @@ def append_without_read_models(ledger: Ledger, records: list[Record], at: dateti
 
 
 @contextmanager
-def crashing_reader(after: int) -> Iterator[None]:
-    """Make the runner die after reading ``after`` stored events."""
-    original = Log.decode
+def crashing_reader(after_events: int) -> Iterator[None]:
+    """Make the runner die after reading ``after_events`` stored events."""
+    original = Log.read
     calls = 0
 
-    def decode(self: Log, stored: StoredEvent) -> Any:
+    def read(self: Log, tx: Any, after: int, **kwargs: Any) -> Iterator[Any]:
         nonlocal calls
-        calls += 1
-        if calls > after:
-            raise Crash
-        return original(self, stored)
+        for item in original(self, tx, after, **kwargs):
+            calls += 1
+            if calls > after_events:
+                raise Crash
+            yield item
 
-    Log.decode = decode  # type: ignore[method-assign]
+    Log.read = read  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Log.decode = original  # type: ignore[method-assign]
+        Log.read = original  # type: ignore[method-assign]
 
 
 @contextmanager

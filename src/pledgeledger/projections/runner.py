@@ -22,12 +22,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
 from pledgeledger.projections.folder import Folder
 from pledgeledger.projections.readmodels import ReadModels, TableSet
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import Log
+from pledgeledger.store.reading import Log, RecordEvent
 
 __all__ = ["Runner"]
 
@@ -58,10 +56,10 @@ class Runner:
 
     def log(
         self, tx: Tx, after: int, *, limit: int | None = None, stop: int | None = None
-    ) -> Iterator[tuple[int, StoredEvent]]:
-        """Stored events after position ``after`` (and up to ``stop``), in order, with their
-        positions (:meth:`pledgeledger.store.reading.Log.rows`)."""
-        return self.event_log.rows(tx, after, limit=limit, stop=stop)
+    ) -> Iterator[tuple[int, RecordEvent | None, str]]:
+        """The log after position ``after`` (and up to ``stop``), in order: positions, record
+        events decoded by the mapper, recorded times (:meth:`.reading.Log.read`)."""
+        return self.event_log.read(tx, after, limit=limit, stop=stop)
 
     def fold(
         self,
@@ -84,17 +82,14 @@ class Runner:
         memory, for a ``tx`` that only reads.
         """
         position = after
-        log = self.event_log
-        carries_record, decode, recorded_text = log.carries_record, log.decode, log.recorded_text
         apply = folder.apply
         rows = self.log(tx, after, limit=limit, stop=stop)
-        for count, (nid, stored) in enumerate(rows, start=1):
-            if carries_record(stored):
-                event = decode(stored)
+        for count, (nid, event, at) in enumerate(rows, start=1):
+            if event is not None:
                 entry = event.entry
                 if check is not None:
                     check.check(nid, event.originator_id, event.originator_version, entry)
-                apply(entry, recorded_text(event))
+                apply(entry, at)
             position = nid
             if seen is not None:
                 seen.append(nid)

@@ -64,8 +64,17 @@ class LedgerAggregate(Aggregate):
     class Started(Aggregate.Created):
         entry: dict[str, Any]
 
+        class_version = 1
+        """Stated rather than left to the mapper's ``getattr(cls, "class_version", 1)``
+        default: a class attribute that is missing makes each such call build and drop an
+        ``AttributeError``, a measurable part of encoding or decoding an event. Raise it (with
+        an ``upcast_v1_v2``) when the stored state changes form."""
+
     class Recorded(Aggregate.Event):
         entry: dict[str, Any]
+
+        class_version = 1
+        """As ``Started.class_version``."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate.apply_event(structure_event(self.entry))

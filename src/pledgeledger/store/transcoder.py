@@ -28,13 +28,27 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
 
-__all__ = ["MsgspecTranscoder"]
+__all__ = ["JSONShaped", "MsgspecTranscoder"]
 
 _JSON_NATIVE = frozenset((str, int, float, bool, type(None)))
 _IMMUTABLE = (datetime, Decimal, UUID)
 """Types whose decoded values may be shared between events (a batch shares its timestamp)."""
 _MARK = b'"_type_"'
 _ESCAPE = b"\\"
+
+
+class JSONShaped(dict[str, Any]):
+    """A dict whose values are JSON-native all the way down (str, int, float, bool, None, and
+    lists and dicts of them), which the :class:`MsgspecTranscoder` therefore writes without
+    looking inside.
+
+    The write path wraps the records it stores in it: they come from
+    :func:`pledgeledger.formats.fast.fast_unstructure`, whose output equals the cattrs
+    reference's JSON-shaped dicts (property-tested). Any other transcoder treats it as the dict
+    it is; decoding gives plain dicts.
+    """
+
+    __slots__ = ()
 
 
 class MsgspecTranscoder(JSONTranscoder):
@@ -66,12 +80,12 @@ class MsgspecTranscoder(JSONTranscoder):
         ``{"_type_", "_data_"}`` object; containers are copied only if something in them was
         replaced (a JSON-shaped value comes back as it is)."""
         kind = type(obj)
-        if kind in _JSON_NATIVE:
+        if kind in _JSON_NATIVE or kind is JSONShaped:
             return obj
         if kind is dict:
             out = obj
             for key, value in obj.items():
-                if type(value) in _JSON_NATIVE:
+                if type(value) in _JSON_NATIVE or type(value) is JSONShaped:
                     continue
                 new = self._prepare(value)
                 if new is not value:
@@ -79,11 +93,19 @@ class MsgspecTranscoder(JSONTranscoder):
                         out = dict(obj)
                     out[key] = new
             return out
-        if kind is list or kind is tuple:
-            items = [self._prepare(v) for v in obj]
-            if kind is list and all(a is b for a, b in zip(items, obj, strict=True)):
-                return obj
-            return items
+        if kind is list:
+            out = obj
+            for index, value in enumerate(obj):
+                if type(value) in _JSON_NATIVE:
+                    continue
+                new = self._prepare(value)
+                if new is not value:
+                    if out is obj:
+                        out = list(obj)
+                    out[index] = new
+            return out
+        if kind is tuple:
+            return [self._prepare(v) for v in obj]
         last, encoded = self._last_encoded
         if obj is last:
             return encoded
@@ -141,8 +163,8 @@ class MsgspecTranscoder(JSONTranscoder):
             return False
         found: list[str] = []
         for key, value in obj.items():
-            if type(value) is dict and len(value) == 2 and "_type_" in value:
-                if type(value.get("_data_")) is not str:
+            if type(value) is dict and "_type_" in value:
+                if len(value) != 2 or type(value.get("_data_")) is not str:
                     return False
                 found.append(key)
         if len(found) != marks:
@@ -156,6 +178,17 @@ class MsgspecTranscoder(JSONTranscoder):
 
     def decode(self, data: bytes) -> Any:
         obj = self._decoder.decode(data)
-        if type(obj) is dict and _ESCAPE not in data and self._revive_top(obj, data.count(_MARK)):
+        if type(obj) is not dict or _ESCAPE in data:
+            return self._revive(obj)
+        marks = data.count(_MARK)
+        if marks == 1 and "_type_" not in obj:
+            # The usual stored state: one transcoded value, the timestamp, at the top.
+            for key, value in obj.items():
+                if type(value) is dict and "_type_" in value:
+                    if len(value) == 2 and type(value.get("_data_")) is str:
+                        obj[key] = self._revive_object(value)
+                        return obj
+                    break
+        elif marks == 0 or self._revive_top(obj, marks):
             return obj
         return self._revive(obj)

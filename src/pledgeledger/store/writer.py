@@ -45,7 +45,7 @@ import attrs
 from eventsourcing.persistence import Mapper, OperationalError, StoredEvent
 from eventsourcing.utils import get_topic
 
-from pledgeledger.domain.records import Event, LetterOfIntent, Pledge
+from pledgeledger.domain.records import EVENT_TYPES, Event, LetterOfIntent, Pledge
 from pledgeledger.domain.rules import check_shape
 from pledgeledger.errors import DuplicateId, ImportFailed, LedgerError, Refused
 from pledgeledger.formats.fast import fast_unstructure, load_event
@@ -59,6 +59,7 @@ from pledgeledger.store.aggregates import (
 )
 from pledgeledger.store.database import Database, Tx
 from pledgeledger.store.reading import Log, utc_text
+from pledgeledger.store.transcoder import JSONShaped
 
 __all__ = ["CHUNK", "Batch", "RecordIndex", "Stream", "Writer", "paused_gc"]
 
@@ -115,6 +116,20 @@ def _differing_fields(known: Event, new: Event) -> list[str]:
     return [
         f.name for f in attrs.fields(type(new)) if getattr(known, f.name) != getattr(new, f.name)
     ]
+
+
+_REFERENCES: dict[type[Event], tuple[str, ...]] = {
+    cls: tuple(f for f in ("parent", "target", "agreement") if hasattr(attrs.fields(cls), f))
+    for cls in EVENT_TYPES.values()
+}
+"""The fields of each record class that name another record. (Asking an attrs instance for
+a field its class lacks raises and drops an ``AttributeError``: a cost per event.)"""
+_OWNER_FIELD: dict[type[Event], str] = {
+    cls: "parent" if "parent" in refs else "target"
+    for cls, refs in _REFERENCES.items()
+    if "parent" in refs or "target" in refs
+}
+"""The field naming the record whose aggregate owns a record that is not a root."""
 
 
 @attrs.define
@@ -207,8 +222,8 @@ class Batch:
         ids: list[str] = []
         for event in events:
             ids.append(event.id)
-            for field in ("parent", "target", "agreement"):
-                ref = getattr(event, field, None)
+            for field in _REFERENCES[type(event)]:
+                ref = getattr(event, field)
                 if ref is not None:
                     ids.append(ref)
         self.folder.prefetch(ids)
@@ -235,7 +250,7 @@ class Batch:
             stream = Stream(root_id(event.id), cls, 1, rules)
             self.streams[event.id] = stream
             return stream
-        field = "parent" if hasattr(event, "parent") else "target"
+        field = _OWNER_FIELD[type(event)]
         stream = self._referenced(event, field, getattr(event, field))
         stream.rules.check(event)
         stream.rules.apply_event(event)
@@ -354,7 +369,7 @@ class Writer:
                 if stream is None:
                     skipped.append(event.id)
                 else:
-                    entry = fast_unstructure(event)
+                    entry = JSONShaped(fast_unstructure(event))
                     pending.append(self.stored(stream, entry, at))
                     folder.apply(entry, at_text)
                     recorded.append(event.id)
