@@ -12,12 +12,13 @@ the two backends behind :class:`Tx`:
   registered on every SQLite connection keep the arithmetic in :class:`~decimal.Decimal`;
 * PostgreSQL ``TEXT`` cannot hold NUL characters, so :meth:`Tx.text` escapes them there.
 
-The writers' lock is ``BEGIN IMMEDIATE`` (or a first write) on SQLite and an ``EXCLUSIVE``
-lock on the events table on PostgreSQL, the lock eventsourcing's recorder takes for every
-insert anyway. :meth:`Database.write` holds it from the start (catching up, replay);
-:meth:`Database.optimistic` takes it only before its first write, so that a long validation
-does not block other writers and a lost race is detected and retried. Readers are never
-blocked.
+The writers' lock is ``BEGIN IMMEDIATE`` (or a first write) on SQLite and, on PostgreSQL, the
+``EXCLUSIVE`` lock on the events table that eventsourcing's recorder takes for every insert
+(taken by the recorder's own code, :meth:`.recorders.AppendsInTransaction.lock_in`).
+:meth:`Database.write` holds it from the start (catching up, replay); :meth:`Database.optimistic`
+takes it only before its first write, so that a long validation does not block other writers
+and a lost race is detected and retried. Readers are never blocked. Stored events are inserted
+by the recorder's own insert too (:meth:`Database.append`).
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ class Log:
                         "originator_id": ids.get(originator) or parse(originator),
                         "originator_version": version,
                         "topic": topic,
-                        "state": bytes(state),
+                        "state": state if type(state) is bytes else bytes(state),
                     },
                 )
                 event = decode(stored)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
 
 __all__ = ["AppendsInTransaction", "SQLiteLedgerRecorder", "recorder_topic"]
@@ -41,8 +41,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     """eventsourcing's SQLite recorder, appending in the caller's transaction."""
 
     def append_in(self, cursor: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> None:
-        """The recorder's own insert, on ``cursor`` (an eventsourcing ``SQLiteCursor``)."""
-        self._insert_events(cursor, stored_events)
+        """The recorder's own insert, on ``cursor`` (an eventsourcing ``SQLiteCursor``).
+
+        The application recorder's ``_insert_events`` is the aggregate recorder's (same table,
+        same statement) run row by row to collect each row's notification id; the write path
+        needs none of them (it reads the head once per batch), so it runs the aggregate
+        recorder's, one ``executemany`` per chunk.
+        """
+        SQLiteAggregateRecorder._insert_events(self, cursor, stored_events)
 
     def lock_in(self, cursor: SQLiteCursor) -> None:
         """Nothing: SQLite's writers' lock is the transaction's own (``BEGIN IMMEDIATE`` or

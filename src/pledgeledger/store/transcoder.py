@@ -84,10 +84,11 @@ class MsgspecTranscoder(JSONTranscoder):
             return obj
         if kind is dict:
             out = obj
+            last, encoded = self._last_encoded
             for key, value in obj.items():
                 if type(value) in _JSON_NATIVE or type(value) is JSONShaped:
                     continue
-                new = self._prepare(value)
+                new = encoded if value is last else self._prepare(value)
                 if new is not value:
                     if out is obj:
                         out = dict(obj)
@@ -186,7 +187,11 @@ class MsgspecTranscoder(JSONTranscoder):
             for key, value in obj.items():
                 if type(value) is dict and "_type_" in value:
                     if len(value) == 2 and type(value.get("_data_")) is str:
-                        obj[key] = self._revive_object(value)
+                        cached = self._last_decoded.get(value["_type_"])
+                        if cached is not None and cached[0] == value["_data_"]:
+                            obj[key] = cached[1]
+                        else:
+                            obj[key] = self._revive_object(value)
                         return obj
                     break
         elif marks == 0 or self._revive_top(obj, marks):

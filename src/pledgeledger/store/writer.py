@@ -207,15 +207,12 @@ class Batch:
         while len(self.streams) > STREAM_CACHE:
             self.evicted.append(self.streams.popitem(last=False))
 
-    def owner(self, record_id: str) -> Stream | None:
-        root = self.folder.root_of(record_id)
-        return None if root is None else self.stream(root)
-
     def _referenced(self, event: Event, field: str, ref: str) -> Stream:
-        found = self.owner(ref)
-        if found is None:
+        """The stream owning ``ref``, which ``event`` names in ``field``."""
+        root = self.folder.root_of(ref)
+        if root is None:
             raise Refused(event.id, f"{field} {ref} is not in the ledger", 5)
-        return found
+        return self.stream(root)
 
     def prefetch(self, events: Iterable[Event]) -> None:
         """Look up every id a chunk mentions in a few queries instead of one each."""
@@ -231,9 +228,9 @@ class Batch:
     # -- checking --------------------------------------------------------------------------
 
     def add(self, event: Event) -> Stream | None:
-        owner = self.owner(event.id)
-        if owner is not None:
-            known = owner.rules.lookup(event.id)
+        known_root = self.folder.root_of(event.id)
+        if known_root is not None:
+            known = self.stream(known_root).rules.lookup(event.id)
             if known == event:
                 return None
             raise DuplicateId(event.id, _differing_fields(known, event))
@@ -275,16 +272,6 @@ def _checked(batch: Batch, origin: Origin | None, event: Event) -> Stream | None
         raise ImportFailed(origin.path, origin.line, exc) from None
 
 
-def _event(cls: type[Any], state: dict[str, Any]) -> Any:
-    """A domain event of class ``cls`` holding ``state``, made the way
-    ``Mapper.to_domain_event`` makes them: the dataclass ``__init__`` would only assign the
-    same fields one by one and check that the id is a UUID (it is: :func:`root_id`), at a few
-    µs an event of an import."""
-    event = object.__new__(cls)
-    object.__setattr__(event, "__dict__", state)
-    return event
-
-
 Chunk = list[tuple[Origin | None, Event]]
 
 
@@ -303,28 +290,27 @@ class Writer:
         the class's ``class_version``, the transcoder, compressor and cipher), exactly what
         ``begin``/``record`` and ``Application.save`` would store."""
         uuid, version = stream.uuid, stream.version
+        event: Any  # the aggregate class's Started or Recorded
         if version == 1:
-            topic = self._topics[stream.cls]
-            event = _event(
-                stream.cls.Started,
-                {
-                    "originator_id": uuid,
-                    "originator_version": version,
-                    "timestamp": at,
-                    "originator_topic": topic,
-                    "entry": entry,
-                },
-            )
+            event = object.__new__(stream.cls.Started)
+            state = {
+                "originator_id": uuid,
+                "originator_version": version,
+                "timestamp": at,
+                "originator_topic": self._topics[stream.cls],
+                "entry": entry,
+            }
         else:
-            event = _event(
-                stream.cls.Recorded,
-                {
-                    "originator_id": uuid,
-                    "originator_version": version,
-                    "timestamp": at,
-                    "entry": entry,
-                },
-            )
+            event = object.__new__(stream.cls.Recorded)
+            state = {
+                "originator_id": uuid,
+                "originator_version": version,
+                "timestamp": at,
+                "entry": entry,
+            }
+        # Made as Mapper.to_domain_event makes events: the dataclass __init__ would only assign
+        # the same fields one by one and check that the id is a UUID (it is, see root_id).
+        object.__setattr__(event, "__dict__", state)
         return self.mapper.to_stored_event(event)
 
     def lock(self, tx: Tx, head: int) -> None:
