@@ -145,8 +145,17 @@ def test_msgspec_transcoder_revives_exactly_what_json_transcoder_revives(value: 
     for state in (value, {"timestamp": datetime(2025, 1, 1, tzinfo=UTC), "entry": value}):
         data = stock.encode(state)
         assert ours.encode(state) == data
-        assert repr(ours.decode(data)) == repr(stock.decode(data))
+        assert outcome(ours.decode, data) == outcome(stock.decode, data)
     app.close()
+
+
+def outcome(decode: Any, data: bytes) -> tuple[str, str]:
+    """What ``decode(data)`` gives, or which exception it raises (a text that only looks
+    like a transcoded value, such as ``{"_type_": null, "_data_": 1}``, is refused alike)."""
+    try:
+        return "value", repr(decode(data))
+    except (TypeError, ValueError) as exc:
+        return "error", type(exc).__name__
 
 
 @pytest.mark.parametrize(
@@ -172,7 +181,7 @@ def test_msgspec_transcoder_decodes_marked_texts_like_json_transcoder(data: byte
     stock = type(ours).__mro__[1]()
     for transcoding in ours.types.values():
         stock.register(transcoding)
-    assert repr(ours.decode(data)) == repr(stock.decode(data))
+    assert outcome(ours.decode, data) == outcome(stock.decode, data)
     app.close()
 
 

@@ -179,21 +179,24 @@ class MsgspecTranscoder(JSONTranscoder):
 
     def decode(self, data: bytes) -> Any:
         obj = self._decoder.decode(data)
-        if type(obj) is not dict or _ESCAPE in data:
-            return self._revive(obj)
-        marks = data.count(_MARK)
-        if marks == 1 and "_type_" not in obj:
-            # The usual stored state: one transcoded value, the timestamp, at the top.
-            for key, value in obj.items():
-                if type(value) is dict and "_type_" in value:
-                    if len(value) == 2 and type(value.get("_data_")) is str:
-                        cached = self._last_decoded.get(value["_type_"])
-                        if cached is not None and cached[0] == value["_data_"]:
-                            obj[key] = cached[1]
-                        else:
-                            obj[key] = self._revive_object(value)
-                        return obj
-                    break
-        elif marks == 0 or self._revive_top(obj, marks):
-            return obj
+        # (bytes.find is the cheapest scan here: measured faster than "in" and count.)
+        if type(obj) is dict and data.find(_ESCAPE) < 0:
+            first = data.find(_MARK)
+            if first < 0:
+                return obj
+            if data.find(_MARK, first + len(_MARK)) < 0 and "_type_" not in obj:
+                # The usual stored state: one transcoded value, the timestamp, at the top.
+                for key, value in obj.items():
+                    if type(value) is dict and "_type_" in value:
+                        text = value.get("_data_")
+                        if len(value) == 2 and type(text) is str:
+                            cached = self._last_decoded.get(value["_type_"])
+                            if cached is not None and cached[0] == text:
+                                obj[key] = cached[1]
+                            else:
+                                obj[key] = self._revive_object(value)
+                            return obj
+                        break
+            elif self._revive_top(obj, data.count(_MARK)):
+                return obj
         return self._revive(obj)
