@@ -9,7 +9,7 @@ memory per bucket (group keys, unit, world date, recorded time) and written by :
 together with the position they reach, in the caller's transaction.
 
 It works on the JSON-shaped records as stored (``entry``), which the write path has at hand
-and the runner gets from :class:`pledgeledger.codec.StateReader` without building events.
+and the runner gets from the events the mapper decodes (:meth:`.store.reading.Log.read`).
 The equality with the reference is property-tested (``tests/test_readmodels.py``).
 """
 
