@@ -16,7 +16,7 @@ from pledgeledger import InvalidRecord, structure_event, unstructure_event
 from pledgeledger.domain.records import Event
 from pledgeledger.formats.fast import fast_structure, fast_unstructure
 from pledgeledger.store.application import LedgerApplication, persistence_env
-from pledgeledger.store.transcoder import MsgspecTranscoder
+from pledgeledger.store.transcoder import JSONShaped, MsgspecTranscoder
 from pledgeledger.synthetic import generate
 from strategies import events
 
@@ -111,4 +111,107 @@ def test_transcoder_refuses_what_it_cannot_encode() -> None:
     assert app.mapper.transcoder.decode(b'{"a":{"_type_":"decimal_str","_data_":"1.5"}}') == {
         "a": Decimal("1.5")
     }
+    app.close()
+
+
+MARKED = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.sampled_from(["_type_", "_data_", 'a "_type_" b', "back\\slash", "decimal_str"])
+    | st.text()
+    | st.decimals(allow_nan=False)
+    | st.datetimes(timezones=st.just(UTC))
+)
+KEYS = st.sampled_from(["_type_", "_data_", "timestamp", "entry"]) | st.text()
+
+
+@given(
+    value=st.recursive(
+        MARKED,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+        max_leaves=10,
+    )
+)
+def test_msgspec_transcoder_revives_exactly_what_json_transcoder_revives(value: Any) -> None:
+    # Keys and texts that look like the {"_type_", "_data_"} objects, at the top and below, so
+    # that the shortcut of the decoder (count the literal "_type_" marks) is put to the test.
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    assert isinstance(ours, MsgspecTranscoder)
+    stock = type(ours).__mro__[1]()
+    for transcoding in ours.types.values():
+        stock.register(transcoding)
+    for state in (value, {"timestamp": datetime(2025, 1, 1, tzinfo=UTC), "entry": value}):
+        data = stock.encode(state)
+        assert ours.encode(state) == data
+        assert outcome(ours.decode, data) == outcome(stock.decode, data)
+    app.close()
+
+
+def outcome(decode: Any, data: bytes) -> tuple[str, str]:
+    """What ``decode(data)`` gives, or which exception it raises (a text that only looks
+    like a transcoded value, such as ``{"_type_": null, "_data_": 1}``, is refused alike)."""
+    try:
+        return "value", repr(decode(data))
+    except (TypeError, ValueError) as exc:
+        return "error", type(exc).__name__
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2025-01-01T00:00:00+00:00"},'
+        b'"entry":{"note":"_type_"}}',
+        b'{"a":{"_type_":"decimal_str","_data_":"1"},"b":[{"_type_":"decimal_str","_data_":"2"}]}',
+        b'{"a":{"\\u005ftype_":"decimal_str","_data_":"3"}}',
+        b'{"a":{"_type_":"decimal_str","_data_":"4"},"q":"say \\"_type_\\""}',
+        b'{"_type_":"decimal_str","_data_":"5"}',
+        b'{"a":{"_type_":"decimal_str","_data_":"6","x":1}}',
+        b'{"a":{"_type_":"decimal_str"},"b":{"_type_":"decimal_str","_data_":"7"}}',
+        b'{"a":{"_type_":"decimal_str","_data_":"8"},"b":{"c":{"_type_":"decimal_str","_data_":"9"}}}',
+        b'[{"_type_":"decimal_str","_data_":"10"}]',
+        b'{"a":{"_data_":"11","_type_":"decimal_str"},"b":{"_type_":"decimal_str","_data_":"11"}}',
+    ],
+)
+def test_msgspec_transcoder_decodes_marked_texts_like_json_transcoder(data: bytes) -> None:
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    assert isinstance(ours, MsgspecTranscoder)
+    stock = type(ours).__mro__[1]()
+    for transcoding in ours.types.values():
+        stock.register(transcoding)
+    assert outcome(ours.decode, data) == outcome(stock.decode, data)
+    app.close()
+
+
+def test_msgspec_transcoder_shares_only_immutable_decoded_values() -> None:
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    moment = b'{"t":{"_type_":"datetime_iso","_data_":"2025-01-01T00:00:00+00:00"}}'
+    first, second = ours.decode(moment), ours.decode(moment)
+    assert first == second
+    assert first is not second  # each decode builds its own state dict
+    later = ours.decode(b'{"t":{"_type_":"datetime_iso","_data_":"2025-01-02T00:00:00+00:00"}}')
+    assert later["t"] == datetime(2025, 1, 2, tzinfo=UTC)
+    assert ours.encode({"t": later["t"]}) != ours.encode({"t": first["t"]})
+    app.close()
+
+
+@given(event=events)
+def test_stored_records_are_json_shaped_as_the_transcoder_trusts(event: Event) -> None:
+    # The write path wraps fast_unstructure's records in JSONShaped, which MsgspecTranscoder
+    # writes without looking inside: they must hold JSON-native values only.
+    entry = fast_unstructure(event)
+    assert json.loads(json.dumps(entry)) == entry  # no tuple, Decimal, date... anywhere
+    app = LedgerApplication(env=persistence_env(":memory:"))
+    ours = app.mapper.transcoder
+    assert isinstance(ours, MsgspecTranscoder)
+    stock = type(ours).__mro__[1]()
+    for transcoding in ours.types.values():
+        stock.register(transcoding)
+    moment = datetime(2025, 1, 1, tzinfo=UTC)
+    data = ours.encode({"timestamp": moment, "entry": JSONShaped(entry)})
+    assert data == stock.encode({"timestamp": moment, "entry": entry})
+    assert stock.decode(data) == ours.decode(data) == {"timestamp": moment, "entry": entry}
     app.close()

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import pledgeledger.ledger
 import pledgeledger.projections.runner
 import pledgeledger.store.application
+import pledgeledger.store.reading
+import pledgeledger.store.retry
 from helpers import (
     START,
     FakeClock,
@@ -130,7 +131,7 @@ def test_another_ledgers_writes_show_up_in_totals(ledger_target: str) -> None:
 
 def test_events_stream_page_by_page(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger.record(*(pledge(f"p{i}", "1") for i in range(7)))
-    monkeypatch.setattr(pledgeledger.ledger, "PAGE", 2)
+    monkeypatch.setattr(pledgeledger.store.reading, "PAGE", 2)
     assert ids(ledger) == [f"p{i}" for i in range(7)]
 
 
@@ -821,7 +822,7 @@ def test_a_writer_waits_its_turn_behind_a_long_lock_holder(
     # SQLite answers "database is locked" at once to a transaction that has read and then
     # wants the lock, busy timeout or not: retrying the same way spent every attempt within
     # seconds behind a replay's last step or a big import. Retries now wait for the lock.
-    monkeypatch.setattr(pledgeledger.ledger, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(pledgeledger.store.retry, "MAX_ATTEMPTS", 2)
     path = tmp_path / "ledger.db"
     with Ledger.open(path) as ledger:
         ledger.record(pledge("p", "100"))

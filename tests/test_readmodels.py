@@ -46,7 +46,7 @@ from pledgeledger.store.aggregates import (
 )
 from pledgeledger.store.application import LedgerApplication, persistence_env
 from pledgeledger.store.database import Database
-from pledgeledger.store.reading import StateReader
+from pledgeledger.store.reading import Log
 from pledgeledger.synthetic import generate, write_jsonl
 from reference import Posting, Projector, sum_postings
 
@@ -199,23 +199,24 @@ def append_without_read_models(
 
 
 @contextmanager
-def crashing_reader(after: int) -> Iterator[None]:
-    """Make the runner die after reading ``after`` stored events."""
-    original = StateReader.read
+def crashing_reader(after_events: int) -> Iterator[None]:
+    """Make the runner die after reading ``after_events`` stored events."""
+    original = Log.read
     calls = 0
 
-    def read(self: StateReader, topic: str, state: bytes) -> Any:
+    def read(self: Log, tx: Any, after: int, **kwargs: Any) -> Iterator[Any]:
         nonlocal calls
-        calls += 1
-        if calls > after:
-            raise Crash
-        return original(self, topic, state)
+        for item in original(self, tx, after, **kwargs):
+            calls += 1
+            if calls > after_events:
+                raise Crash
+            yield item
 
-    StateReader.read = read  # type: ignore[method-assign]  # inject the crash
+    Log.read = read  # type: ignore[method-assign]  # inject the crash
     try:
         yield
     finally:
-        StateReader.read = original  # type: ignore[method-assign]  # and undo it
+        Log.read = original  # type: ignore[method-assign]  # and undo it
 
 
 @contextmanager

@@ -22,6 +22,9 @@ def test_postgres_url_maps_every_part() -> None:
         "POSTGRES_PASSWORD": "s3cret",
         "POSTGRES_LOCK_TIMEOUT": "30",
         "POSTGRES_SCHEMA": "ledger_1",
+        "APPLICATION_RECORDER_TOPIC": (
+            "pledgeledger.store.postgres_recorder:PostgresLedgerRecorder"
+        ),
     }
 
 

@@ -11,7 +11,6 @@ the log.
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
@@ -21,13 +20,7 @@ from typing import Any, Self
 from uuid import uuid4
 
 import attrs
-from eventsourcing.persistence import (
-    DatabaseError,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    OperationalError,
-)
+from eventsourcing.persistence import DatabaseError, IntegrityError, InterfaceError, InternalError
 
 from pledgeledger.domain.periods import Every
 from pledgeledger.domain.progress import Progress
@@ -45,7 +38,6 @@ from pledgeledger.projections.runner import Runner
 from pledgeledger.projections.timeline import timeline_points
 from pledgeledger.projections.verify import Verifier
 from pledgeledger.store.aggregates import (
-    RECORD_TOPICS,
     AgreementAggregate,
     LedgerAggregate,
     LetterAggregate,
@@ -54,7 +46,8 @@ from pledgeledger.store.aggregates import (
 )
 from pledgeledger.store.application import LedgerApplication, persistence_env, resolve_target
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import StateReader
+from pledgeledger.store.reading import Log
+from pledgeledger.store.retry import MAX_ATTEMPTS, lock_errors, retry_writes
 from pledgeledger.store.writer import Writer, paused_gc
 from pledgeledger.view import (
     NO_TIES,
@@ -72,9 +65,6 @@ from pledgeledger.view import (
 __all__ = ["Ledger", "RecordResult", "ReplayReport"]
 
 Clock = Callable[[], datetime]
-
-MAX_ATTEMPTS = 8
-PAGE = 1000
 
 
 def _utc_now() -> datetime:
@@ -127,21 +117,6 @@ def _query_of(first: Group | Query, **settings: Any) -> Query:
     if mixed:
         raise TypeError(f"give a Query or {', '.join(mixed)}, not both (set them in the Query)")
     return first
-
-
-@contextmanager
-def _lock_errors(what: str) -> Iterator[None]:
-    """Turn a lock that could not be had in time (SQLite's "database is locked", PostgreSQL's
-    lock timeout) into a :class:`ConcurrencyError` with one line to print, as the write path
-    does once its retries are spent: never a raw eventsourcing exception."""
-    try:
-        yield
-    except OperationalError as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConcurrencyError(
-            f"{what}: {reason} (another process held the database too long); nothing was "
-            "changed, try again"
-        ) from None
 
 
 def _node_of(tree: PledgeTree, ledger_id: str) -> Node:
@@ -260,9 +235,9 @@ class Ledger:
         self._clock = clock
         self._db = Database(app.recorder)
         self._models = ReadModels(self._db)
-        self._reader = StateReader(app.mapper)
-        self._runner = Runner(self._db, self._models, self._reader)
-        self._writer = Writer(self._db, app.mapper, self._reader)
+        self._log = Log(self._db, app.mapper)
+        self._runner = Runner(self._db, self._models, self._log)
+        self._writer = Writer(self._db, app.mapper, self._log)
         # Created now rather than by the first write, which would otherwise hold the writers'
         # lock for its whole validation (and block other writers) on a fresh ledger.
         self._models.ensure()
@@ -343,34 +318,17 @@ class Ledger:
         total: int,
         progress: Progress | None = None,
     ) -> RecordResult:
-        last_error: Exception | None = None
-        wait_for_lock = False
-        for attempt in range(MAX_ATTEMPTS):
-            begin = self._db.write if wait_for_lock else self._db.optimistic
-            try:
-                with paused_gc(), begin() as tx:
-                    tables, head = self._prepare(tx)
-                    folder = self._runner.catch_up(tx, tables) if tx.locked else Folder(tables)
-                    folder.bind(tx)
-                    recorded, skipped = self._writer.write(
-                        tx, folder, items(), self._clock(), head, progress=progress, total=total
-                    )
-            except (IntegrityError, OperationalError) as exc:
-                # Another writer got there first, or holds the database: start over from what
-                # is now recorded. Its events are kept; ours are re-checked against them.
-                # On SQLite, a transaction that has read cannot wait for the lock: SQLite says
-                # "database is locked" at once, busy timeout or not, so a writer holding the
-                # lock for a while (a big import, a replay's last step) would use up every
-                # attempt. The next attempt takes the lock first, waiting its turn for it.
-                last_error = exc
-                wait_for_lock = self._db.backend == "sqlite" and isinstance(exc, OperationalError)
-                time.sleep(min(2.0, 0.02 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not crypto
-                continue
-            return RecordResult(tuple(recorded), tuple(skipped))
-        raise ConcurrencyError(
-            f"gave up after {MAX_ATTEMPTS} attempts: other writers kept changing the same "
-            f"pledges or holding the database ({last_error})"
-        )
+        def attempt(tx: Tx) -> tuple[list[str], list[str]]:
+            tables, head = self._prepare(tx)
+            folder = self._runner.catch_up(tx, tables) if tx.locked else Folder(tables)
+            folder.bind(tx)
+            return self._writer.write(
+                tx, folder, items(), self._clock(), head, progress=progress, total=total
+            )
+
+        with paused_gc():
+            recorded, skipped = retry_writes(self._db, attempt)
+        return RecordResult(tuple(recorded), tuple(skipped))
 
     def _prepare(self, tx: Tx) -> tuple[TableSet, int]:
         """The live read models and the log's head in ``tx``: created if missing, and caught
@@ -388,22 +346,8 @@ class Ledger:
 
     def events(self, since: int = 0) -> Iterator[LoggedEvent]:
         """The recorded events in log order, after position ``since``. Streams page by page."""
-        recorder = self._app.recorder
-        mapper = self._app.mapper
-        topics = sorted(RECORD_TOPICS)
-        start = since
-        while True:
-            page = recorder.select_notifications(
-                start, PAGE, topics=topics, inclusive_of_start=False
-            )
-            for notification in page:
-                domain_event = mapper.to_domain_event(notification)
-                entry = domain_event.entry  # type: ignore[attr-defined]  # our event classes
-                recorded_at = domain_event.timestamp  # type: ignore[attr-defined]  # ours
-                yield LoggedEvent(notification.id, recorded_at, load_event(entry))
-            if len(page) < PAGE:
-                return
-            start = page[-1].id
+        for position, event in self._log.records(since):
+            yield LoggedEvent(position, event.timestamp, load_event(event.entry))
 
     def _synced(self) -> None:
         """Make sure the read models exist and have folded the whole log."""
@@ -412,7 +356,7 @@ class Ledger:
             if tables is not None and tables.position(tx) >= self._db.head(tx):
                 return
         with (
-            _lock_errors("cannot bring the read models up to date"),
+            lock_errors("cannot bring the read models up to date"),
             paused_gc(),
             self._db.write() as tx,
         ):
@@ -653,9 +597,9 @@ class Ledger:
         """
         started = time.perf_counter()
         token = uuid4().hex  # names this replay in pl_meta while it runs
-        with paused_gc(), _lock_errors("replay stopped"):
+        with paused_gc(), lock_errors("replay stopped"):
             self._synced()
-            verifier = Verifier(self._app, self._db, self._reader) if verify else None
+            verifier = Verifier(self._app, self._db, self._log) if verify else None
             spare, events = self._runner.rebuild(token, progress=progress, check=verifier)
             problems: list[str] = [] if verifier is None else verifier.finish()
             with self._db.write() as tx:

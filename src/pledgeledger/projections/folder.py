@@ -26,8 +26,8 @@ without the tranche, and posts the differences at each date. Corrections and tra
 order (the common case, and every import of a file sorted by date) take the simple path.
 
 It works on the JSON-shaped records as stored (``entry``), which the write path has at hand
-and the runner gets from :class:`pledgeledger.store.reading.StateReader` without building
-events. The equality with the reference is property-tested (``tests/test_readmodels.py``).
+and the runner gets from the events the mapper decodes (:meth:`.store.reading.Log.read`).
+The equality with the reference is property-tested (``tests/test_readmodels.py``).
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, Protocol
+from uuid import UUID
 
 from pledgeledger.domain.progress import Progress
 from pledgeledger.projections.folder import Folder
 from pledgeledger.projections.readmodels import ReadModels, TableSet
-from pledgeledger.store.aggregates import RECORD_TOPICS
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import StateReader
+from pledgeledger.store.reading import Log, RecordEvent
 
 __all__ = ["Runner"]
 
@@ -40,7 +40,7 @@ class Checker(Protocol):
 
     def bind(self, tx: Tx, folder: Folder) -> None: ...
     def check(
-        self, position: int, originator: Any, version: int, entry: dict[str, Any]
+        self, position: int, originator: UUID, version: int, entry: dict[str, Any]
     ) -> None: ...
     def committed(self) -> None: ...
 
@@ -48,34 +48,17 @@ class Checker(Protocol):
 class Runner:
     """Brings a table set up to the head of the log (or a given position)."""
 
-    def __init__(self, db: Database, models: ReadModels, reader: StateReader) -> None:
+    def __init__(self, db: Database, models: ReadModels, log: Log) -> None:
         self.db = db
         self.models = models
-        self.reader = reader
+        self.event_log = log
 
     def log(
         self, tx: Tx, after: int, *, limit: int | None = None, stop: int | None = None
-    ) -> Iterator[tuple[int, Any, int, str, bytes]]:
-        """Stored events after position ``after`` (and up to ``stop``), in order: notification
-        id, originator id, version, topic, state. Pages through the table; never holds it."""
-        column = self.db.notification_column
-        sql = (
-            f"SELECT {column}, originator_id, originator_version, topic, state "
-            f"FROM {self.db.events_table} WHERE {column} > ?"
-        )
-        if stop is not None:
-            sql += f" AND {column} <= {int(stop)}"
-        sql += f" ORDER BY {column} LIMIT ?"
-        done = 0
-        while limit is None or done < limit:
-            size = PAGE if limit is None else min(PAGE, limit - done)
-            rows = tx.fetchall(sql, (after, size))
-            for nid, originator, version, topic, state in rows:
-                yield nid, originator, version, topic, bytes(state)
-            done += len(rows)
-            if len(rows) < size:
-                return
-            after = rows[-1][0]
+    ) -> Iterator[tuple[int, RecordEvent | None, str]]:
+        """The log after position ``after`` (and up to ``stop``), in order: positions, record
+        events decoded by the mapper, recorded times (:meth:`.reading.Log.read`)."""
+        return self.event_log.read(tx, after, limit=limit, stop=stop)
 
     def fold(
         self,
@@ -98,14 +81,13 @@ class Runner:
         memory, for a ``tx`` that only reads.
         """
         position = after
-        read = self.reader.read
         apply = folder.apply
         rows = self.log(tx, after, limit=limit, stop=stop)
-        for count, (nid, originator, version, topic, state) in enumerate(rows, start=1):
-            if topic in RECORD_TOPICS:
-                entry, at = read(topic, state)
+        for count, (nid, event, at) in enumerate(rows, start=1):
+            if event is not None:
+                entry = event.entry
                 if check is not None:
-                    check.check(nid, originator, version, entry)
+                    check.check(nid, event.originator_id, event.originator_version, entry)
                 apply(entry, at)
             position = nid
             if seen is not None:

@@ -17,6 +17,7 @@ needed again it is reloaded from the stored events up to the current position.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pledgeledger.errors import LedgerError
 from pledgeledger.formats.fast import load_event
@@ -24,7 +25,7 @@ from pledgeledger.projections.folder import Folder
 from pledgeledger.store.aggregates import LedgerAggregate
 from pledgeledger.store.application import LedgerApplication
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import StateReader
+from pledgeledger.store.reading import Log
 from pledgeledger.store.writer import Batch, Stream
 
 __all__ = ["Verifier"]
@@ -36,10 +37,10 @@ LIMIT = 100
 class Verifier:
     """Re-checks records during a rebuild (the runner's ``check`` hook)."""
 
-    def __init__(self, app: LedgerApplication, db: Database, reader: StateReader) -> None:
+    def __init__(self, app: LedgerApplication, db: Database, log: Log) -> None:
         self.app = app
         self.db = db
-        self.reader = reader
+        self.log = log
         self.batch: Batch | None = None
         self.problems: list[str] = []
 
@@ -51,11 +52,11 @@ class Verifier:
 
     def bind(self, tx: Tx, folder: Folder) -> None:
         if self.batch is None:
-            self.batch = Batch(self.db, tx, folder, self.reader)
+            self.batch = Batch(self.db, tx, folder, self.log)
         self.batch.tx = tx
         self.batch.folder = folder
 
-    def check(self, position: int, originator: Any, version: int, entry: dict[str, Any]) -> None:
+    def check(self, position: int, originator: UUID, version: int, entry: dict[str, Any]) -> None:
         batch = self.batch
         assert batch is not None
         batch.stop = position - 1
@@ -68,8 +69,7 @@ class Verifier:
         if stream is None:
             self._problem(f"event {position}: {event.id} is recorded twice")
             return
-        stored = originator if isinstance(originator, str) else self.db.originator(originator)
-        if stored != self.db.originator(stream.uuid) or version != stream.version:
+        if originator != stream.uuid or version != stream.version:
             self._problem(
                 f"event {position}: {event.id} is stored as version {version} of {originator}, "
                 f"the write path gives version {stream.version} of {stream.uuid}"

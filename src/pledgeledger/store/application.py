@@ -17,6 +17,7 @@ from eventsourcing.persistence import Transcoder
 
 from pledgeledger.errors import LedgerError
 from pledgeledger.store.aggregates import LedgerAggregate
+from pledgeledger.store.recorders import recorder_topic
 from pledgeledger.store.transcoder import MsgspecTranscoder
 
 __all__ = ["DEFAULT_DB", "LedgerApplication", "persistence_env", "resolve_target"]
@@ -34,7 +35,8 @@ def resolve_target(target: str | os.PathLike[str] | None) -> str:
 
 
 def persistence_env(target: str) -> dict[str, str]:
-    """The eventsourcing environment variables that open ``target``."""
+    """The eventsourcing environment variables that open ``target``, with the recorder that
+    appends inside the ledger's own transactions (:mod:`.recorders`)."""
     if target.startswith(("postgresql://", "postgres://")):
         url = urlparse(target)
         query = parse_qs(url.query)
@@ -46,6 +48,7 @@ def persistence_env(target: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(url.username or os.environ.get("USER", "postgres")),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
             "POSTGRES_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": recorder_topic("postgres"),
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
@@ -62,6 +65,7 @@ def persistence_env(target: str) -> dict[str, str]:
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": target,
         "SQLITE_LOCK_TIMEOUT": SQLITE_LOCK_TIMEOUT_SECONDS,
+        "APPLICATION_RECORDER_TOPIC": recorder_topic("sqlite"),
     }
 
 

@@ -8,18 +8,23 @@ One batch (a ``record`` call, or every file of one ``import``) is one database t
 2. for each event, find the aggregate that owns its consistency boundary through the
    ``records`` read model (pledge, LOI or agreement; ids are unique across the ledger), load
    that aggregate's state from its stored events if it is not cached, and run the very
-   ``check``/``apply`` code of :mod:`pledgeledger.aggregates`, folding the event into the
-   read models in memory as it passes;
+   ``check``/``apply`` code of :mod:`.aggregates`, folding the event into the read models in
+   memory as it passes;
 3. before the first write, take the writers' lock; if the head moved (or SQLite reports a
-   stale snapshot) another writer won, and the caller starts over. From then on the lock is
-   held: every ``CHUNK`` events the stored events and read-model rows are written (still
-   uncommitted), so an import of millions of lines streams instead of holding everything;
+   stale snapshot) another writer won, and the caller starts over (:mod:`.retry`). From then
+   on the lock is held: every ``CHUNK`` events the stored events and read-model rows are
+   written (still uncommitted), so an import of millions of lines streams instead of holding
+   everything;
 4. commit: events, read models and position together, or (on any refusal) nothing.
 
-The stored events are exactly those eventsourcing's aggregates would store (same topics,
-versions and ``JSONTranscoder`` state format), so ``repository.get`` rebuilds the aggregates and
-a stock eventsourcing application can read the log. What is skipped is building domain event
-objects that nothing reads: that, cattrs and the stdlib JSON encoder were most of the cost.
+Each appended record becomes the aggregate's own ``Started`` or ``Recorded`` event, encoded by
+the application's mapper (``Mapper.to_stored_event``: topic, ``class_version``, transcoder,
+compressor, cipher) and inserted by the recorder's own insert (:mod:`.recorders`), so the log
+is what ``Application.save`` would have written: ``repository.get`` rebuilds the aggregates
+and a stock eventsourcing application reads it. What is skipped is eventsourcing's aggregate
+machinery around the events (``trigger_event``, ``mutate``, ``collect_events``): the domain
+rules run once, on plain state, and cattrs is replaced by the fast paths of
+:mod:`pledgeledger.formats.fast`.
 
 Optimistic concurrency stays: every stored event carries its aggregate's next version, and the
 ``(originator_id, originator_version)`` key refuses a second writer that bypassed the lock.
@@ -32,16 +37,16 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, Protocol
 from uuid import UUID
 
 import attrs
-import msgspec
-from eventsourcing.persistence import Mapper, OperationalError
+from eventsourcing.persistence import Mapper, OperationalError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from pledgeledger.domain.progress import Progress
-from pledgeledger.domain.records import Event, LetterOfIntent, Pledge, Tranche
+from pledgeledger.domain.records import EVENT_TYPES, Event, LetterOfIntent, Pledge, Tranche
 from pledgeledger.domain.rules import Conversion, check_converts, check_shape, check_toward
 from pledgeledger.errors import DuplicateId, ImportFailed, LedgerError, Refused
 from pledgeledger.formats.fast import fast_unstructure, load_event
@@ -56,7 +61,8 @@ from pledgeledger.store.aggregates import (
     root_id,
 )
 from pledgeledger.store.database import Database, Tx
-from pledgeledger.store.reading import StateReader, utc_text
+from pledgeledger.store.reading import Log, utc_text
+from pledgeledger.store.transcoder import JSONShaped
 
 __all__ = ["CHUNK", "Batch", "RecordIndex", "Stream", "Writer", "paused_gc"]
 
@@ -113,17 +119,26 @@ def _differing_fields(known: Event, new: Event) -> list[str]:
     ]
 
 
-_REFERENCES = ("parent", "target", "agreement", "about", "toward", "converts")
-"""The fields of a record that name another record."""
-_OWNER_FIELD = {
-    "tranche": "parent",
-    "delivery": "parent",
-    "amendment": "target",
-    "withdrawal": "target",
-    "lapse": "target",
-    "report": "about",
+_REFERENCES: dict[type[Event], tuple[str, ...]] = {
+    cls: tuple(
+        f
+        for f in ("parent", "target", "about", "agreement", "toward", "converts")
+        if hasattr(attrs.fields(cls), f)
+    )
+    for cls in EVENT_TYPES.values()
+}
+"""The fields of each record class that name another record. (Asking an attrs instance for
+a field its class lacks raises and drops an ``AttributeError``: a cost per event.)"""
+_OWNER_FIELD: dict[type[Event], str] = {
+    cls: refs[0]
+    for cls, refs in _REFERENCES.items()
+    if refs and refs[0] in ("parent", "target", "about")
 }
 """The field naming the record whose aggregate owns a record that is not a root."""
+_LINKS: dict[type[Event], tuple[bool, bool]] = {
+    cls: ("toward" in refs, "converts" in refs) for cls, refs in _REFERENCES.items()
+}
+"""Whether a record class may be tied ``toward`` another, and may convert a letter."""
 
 
 @attrs.define
@@ -141,13 +156,6 @@ class Stream:
     rules: Any
 
 
-_CONVERTED = get_topic(LetterAggregate.Converted)
-_TOPICS: dict[type[LedgerAggregate], tuple[str, str, str]] = {
-    cls: (get_topic(cls.Started), get_topic(cls.Recorded), get_topic(cls))
-    for cls in ROOT_AGGREGATES.values()
-}
-
-
 class Batch:
     """Checks events against the aggregates' rules inside one transaction.
 
@@ -162,14 +170,14 @@ class Batch:
         db: Database,
         tx: Tx,
         folder: RecordIndex,
-        reader: StateReader,
+        log: Log,
         *,
         stop: int | None = None,
     ) -> None:
         self.db = db
         self.tx = tx
         self.folder = folder
-        self.reader = reader
+        self.log = log
         self.stop = stop
         self.streams: OrderedDict[str, Stream] = OrderedDict()
         self.evicted: list[tuple[str, Stream]] = []
@@ -181,32 +189,25 @@ class Batch:
 
     def load(self, root: str) -> Stream:
         """The aggregate of root record ``root``, rebuilt from its stored events (all of them,
-        or those up to the notification id ``stop`` given to the batch)."""
+        or those up to the notification id ``stop`` given to the batch), decoded by the
+        mapper as ``repository.get`` decodes them."""
         uuid = root_id(root)
-        column = self.db.notification_column
-        sql = (
-            f"SELECT originator_version, topic, state FROM {self.db.events_table} "
-            "WHERE originator_id = ?"
-        )
-        if self.stop is not None:
-            sql += f" AND {column} <= {int(self.stop)}"
-        rows = self.tx.fetchall(sql + " ORDER BY originator_version", (self.db.originator(uuid),))
-        if not rows:
+        stored = self.log.aggregate(self.tx, uuid, stop=self.stop)
+        if not stored:
             raise LedgerError(f"record {root} has no stored events (read models out of date?)")
-        cls = RECORD_TOPICS[rows[0][1]]
+        cls = RECORD_TOPICS[stored[0].topic]
         rules: Any = object.__new__(cls)
-        for version, topic, state in rows:
-            if topic in CONVERTED_TOPICS:
-                body = self.reader.decode(bytes(state))
-                rules.convert(Conversion(body["by"], date.fromisoformat(body["on"])))
+        for item in stored:
+            if item.topic in CONVERTED_TOPICS:
+                converted: Any = self.log.mapper.to_domain_event(item)  # a letter's Converted
+                rules.convert(Conversion(converted.by, date.fromisoformat(converted.on)))
                 continue
-            entry, _ = self.reader.read(topic, bytes(state))
-            event = load_event(entry)
-            if version == 1:
+            event = load_event(self.log.decode(item).entry)
+            if item.originator_version == 1:
                 rules.start(event)
             else:
                 rules.apply_event(event)
-        return Stream(uuid, cls, rows[-1][0], rules)
+        return Stream(uuid, cls, stored[-1].originator_version, rules)
 
     def stream(self, root: str) -> Stream:
         found = self.streams.get(root)
@@ -222,23 +223,20 @@ class Batch:
         while len(self.streams) > STREAM_CACHE:
             self.evicted.append(self.streams.popitem(last=False))
 
-    def owner(self, record_id: str) -> Stream | None:
-        root = self.folder.root_of(record_id)
-        return None if root is None else self.stream(root)
-
     def _referenced(self, event: Event, field: str, ref: str) -> Stream:
-        found = self.owner(ref)
-        if found is None:
+        """The stream owning ``ref``, which ``event`` names in ``field``."""
+        root = self.folder.root_of(ref)
+        if root is None:
             raise Refused(event.id, f"{field} {ref} is not in the ledger", 5)
-        return found
+        return self.stream(root)
 
     def prefetch(self, events: Iterable[Event]) -> None:
         """Look up every id a chunk mentions in a few queries instead of one each."""
         ids: list[str] = []
         for event in events:
             ids.append(event.id)
-            for field in _REFERENCES:
-                ref = getattr(event, field, None)
+            for field in _REFERENCES[type(event)]:
+                ref = getattr(event, field)
                 if ref is not None:
                     ids.append(ref)
         self.folder.prefetch(ids)
@@ -246,17 +244,19 @@ class Batch:
     def _links(self, event: Event) -> Stream | None:
         """Check what a pledge, LOI or tranche names besides its parent and agreement: the
         record it is tied toward, and the letter it converts (whose stream is returned)."""
-        toward = getattr(event, "toward", None)
-        if toward is not None:
+        toward, converts = _LINKS[type(event)]
+        if toward:
             assert isinstance(event, Pledge | LetterOfIntent)
-            root = self.folder.root_of(toward)
-            found = None if root is None else self.stream(root).rules.referent(toward)
-            check_toward(event, found)
-        converts = getattr(event, "converts", None)
-        if converts is None:
+            if event.toward is not None:
+                root = self.folder.root_of(event.toward)
+                found = None if root is None else self.stream(root).rules.referent(event.toward)
+                check_toward(event, found)
+        if not converts:
             return None
         assert isinstance(event, Pledge | Tranche)
-        root = self.folder.root_of(converts)
+        if event.converts is None:
+            return None
+        root = self.folder.root_of(event.converts)
         letter = None if root is None else self.stream(root)
         rules = None if letter is None else letter.rules
         check_converts(event, rules.letter if isinstance(rules, LetterAggregate) else None)
@@ -274,9 +274,9 @@ class Batch:
     # -- checking --------------------------------------------------------------------------
 
     def add(self, event: Event) -> Stream | None:
-        owner = self.owner(event.id)
-        if owner is not None:
-            known = owner.rules.lookup(event.id)
+        known_root = self.folder.root_of(event.id)
+        if known_root is not None:
+            known = self.stream(known_root).rules.lookup(event.id)
             if known == event:
                 return None
             raise DuplicateId(event.id, _differing_fields(known, event))
@@ -295,7 +295,7 @@ class Batch:
             self.streams[event.id] = stream
             self._convert(event, letter)
             return stream
-        field = _OWNER_FIELD[event.type]
+        field = _OWNER_FIELD[type(event)]
         stream = self._referenced(event, field, getattr(event, field))
         stream.rules.check(event)
         letter = self._links(event)
@@ -305,26 +305,88 @@ class Batch:
         return stream
 
 
+def _chunks(items: Iterable[tuple[Origin | None, Event]], size: int) -> Iterator[Chunk]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _checked(batch: Batch, origin: Origin | None, event: Event) -> Stream | None:
+    """:meth:`Batch.add`; a refused line of a file is reported with its file and line."""
+    try:
+        return batch.add(event)
+    except LedgerError as exc:
+        if origin is None:
+            raise
+        raise ImportFailed(origin.path, origin.line, exc) from None
+
+
+Chunk = list[tuple[Origin | None, Event]]
+
+
 class Writer:
     """Appends batches of events (see the module docstring)."""
 
-    def __init__(self, db: Database, mapper: Mapper[Any], reader: StateReader) -> None:
+    def __init__(self, db: Database, mapper: Mapper[UUID], log: Log) -> None:
         self.db = db
         self.mapper = mapper
-        self.reader = reader
-        self.encode = msgspec.json.Encoder().encode
-        self.insert = (
-            f"INSERT INTO {db.events_table} (originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?)"
-        )
+        self.log = log
+        self._topics = {cls: get_topic(cls) for cls in ROOT_AGGREGATES.values()}
 
-    def _state(self, state: dict[str, Any]) -> bytes:
-        data = self.encode(state)
-        if self.mapper.compressor is not None:
-            data = self.mapper.compressor.compress(data)
-        if self.mapper.cipher is not None:
-            data = self.mapper.cipher.encrypt(data)
-        return data
+    def stored(self, stream: Stream, entry: dict[str, Any], at: datetime) -> StoredEvent:
+        """The stored event of ``entry``, appended to ``stream`` at ``at``: the aggregate's
+        own ``Started`` or ``Recorded`` event, encoded by the application's mapper (so with
+        the class's ``class_version``, the transcoder, compressor and cipher), exactly what
+        ``begin``/``record`` and ``Application.save`` would store."""
+        uuid, version = stream.uuid, stream.version
+        event: Any  # the aggregate class's Started or Recorded
+        if version == 1:
+            event = object.__new__(stream.cls.Started)
+            state = {
+                "originator_id": uuid,
+                "originator_version": version,
+                "timestamp": at,
+                "originator_topic": self._topics[stream.cls],
+                "entry": entry,
+            }
+        else:
+            event = object.__new__(stream.cls.Recorded)
+            state = {
+                "originator_id": uuid,
+                "originator_version": version,
+                "timestamp": at,
+                "entry": entry,
+            }
+        # Made as Mapper.to_domain_event makes events: the dataclass __init__ would only assign
+        # the same fields one by one and check that the id is a UUID (it is, see root_id).
+        object.__setattr__(event, "__dict__", state)
+        return self.mapper.to_stored_event(event)
+
+    def converted(self, stream: Stream, conversion: Conversion, at: datetime) -> StoredEvent:
+        """The stored ``Converted`` event of a letter, appended to its ``stream`` at ``at``,
+        encoded by the application's mapper as ``record_conversion`` and ``Application.save``
+        would store it."""
+        event: Any = object.__new__(LetterAggregate.Converted)
+        state = {
+            "originator_id": stream.uuid,
+            "originator_version": stream.version,
+            "timestamp": at,
+            "by": conversion.by,
+            "on": conversion.on.isoformat(),
+        }
+        object.__setattr__(event, "__dict__", state)
+        return self.mapper.to_stored_event(event)
+
+    def lock(self, tx: Tx, head: int) -> None:
+        """Take the writers' lock before the first write of ``tx``, which read the log up to
+        ``head`` without it: if another writer appended meanwhile, everything checked so far
+        may be stale, so ``OperationalError`` asks the caller to start over."""
+        if tx.locked:
+            return
+        self.db.lock(tx)
+        if self.db.head(tx) != head:
+            raise OperationalError("another writer appended events meanwhile")
 
     def write(
         self,
@@ -341,87 +403,39 @@ class Writer:
         the ids recorded and skipped.
 
         ``folder`` must be caught up with the log up to ``head``. The first chunk is checked
-        without the writers' lock; taking it, the head must not have moved, else
-        ``OperationalError`` asks the caller to start over against what the other writer
-        appended. Raises :class:`LedgerError` (:class:`ImportFailed` for items with an
-        origin) on refusal.
+        without the writers' lock (see :meth:`lock`). Raises :class:`LedgerError`
+        (:class:`ImportFailed` for items with an origin) on refusal.
         """
-        batch = Batch(self.db, tx, folder, self.reader)
-        moment = {"_type_": "datetime_iso", "_data_": at.isoformat()}
+        batch = Batch(self.db, tx, folder, self.log)
         at_text = utc_text(at)
         recorded: list[str] = []
         skipped: list[str] = []
-        rows: list[tuple[Any, int, str, bytes]] = []
-        originator = self.db.originator
-        state = self._state
+        pending: list[StoredEvent] = []
         done = 0
-        chunk: list[tuple[Origin | None, Event]] = []
-        iterator = iter(items)
-        while True:
-            chunk.clear()
-            for item in iterator:
-                chunk.append(item)
-                if len(chunk) >= CHUNK:
-                    break
-            if not chunk:
-                break
+        for chunk in _chunks(items, CHUNK):
             batch.prefetch(event for _, event in chunk)
             for origin, event in chunk:
-                try:
-                    stream = batch.add(event)
-                except LedgerError as exc:
-                    if origin is None:
-                        raise
-                    raise ImportFailed(origin.path, origin.line, exc) from None
+                stream = _checked(batch, origin, event)
                 done += 1
                 if stream is None:
                     skipped.append(event.id)
                 else:
-                    entry = fast_unstructure(event)
-                    started, appended, aggregate_topic = _TOPICS[stream.cls]
-                    if stream.version == 1:
-                        body = {
-                            "timestamp": moment,
-                            "originator_topic": aggregate_topic,
-                            "entry": entry,
-                        }
-                        topic = started
-                    else:
-                        body = {"timestamp": moment, "entry": entry}
-                        topic = appended
-                    rows.append((originator(stream.uuid), stream.version, topic, state(body)))
+                    entry = JSONShaped(fast_unstructure(event))
+                    pending.append(self.stored(stream, entry, at))
                     for letter, conversion in batch.conversions:
-                        converted = {
-                            "timestamp": moment,
-                            "by": conversion.by,
-                            "on": conversion.on.isoformat(),
-                        }
-                        rows.append(
-                            (originator(letter.uuid), letter.version, _CONVERTED, state(converted))
-                        )
+                        pending.append(self.converted(letter, conversion, at))
                     batch.conversions.clear()
                     folder.apply(entry, at_text)
                     recorded.append(event.id)
                 if progress is not None:
                     progress(done, total)
-            if rows:
-                if not tx.locked:
-                    self.db.lock(tx)
-                    if self.db.head(tx) != head:
-                        raise OperationalError("another writer appended events meanwhile")
-                self._flush(tx, rows)
+            if pending:
+                self.lock(tx, head)
+                self.db.append(tx, pending)
+                pending.clear()
                 folder.flush(None)
             batch.evict()
             batch.evicted.clear()
         if recorded:
             folder.flush(self.db.head(tx))
         return recorded, skipped
-
-    def _flush(self, tx: Tx, rows: list[tuple[Any, int, str, bytes]]) -> None:
-        if not rows:
-            return
-        if self.db.backend == "postgres":
-            channel = self.db.events_table.split(".")[-1].replace('"', "")
-            tx.execute(f'NOTIFY "{channel}"')
-        tx.executemany(self.insert, rows)
-        rows.clear()
