@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,9 +22,10 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
-from helpers import delivery, pledge, tranche
+from helpers import delivery, loi, pledge, tranche
 from pledgeledger import Ledger, Refused, structure_event
-from pledgeledger.store.aggregates import PledgeAggregate, root_id
+from pledgeledger.domain.rules import Conversion
+from pledgeledger.store.aggregates import LetterAggregate, PledgeAggregate, root_id
 from pledgeledger.store.application import LedgerApplication, persistence_env
 
 Upgrade = Callable[[], list[str]]
@@ -138,6 +140,28 @@ def test_the_write_path_stores_what_eventsourcings_mapper_stores(
     expected = [mapper.to_stored_event(e) for e in (*before.collect_events(), *q.collect_events())]
     assert [t_stored, q_stored] == expected
     assert calls == []  # a version-2 event is not upcast
+
+
+def test_a_conversion_is_stored_as_the_letters_own_command_stores_it(
+    ledger: Ledger, app: LedgerApplication
+) -> None:
+    ledger.record(loi("l", "10", on="2025-01-01"))
+    ledger.record(pledge("p", "10", on="2025-02-01") | {"converts": "l"})
+    letter_events = stored_events(app, "l")
+    assert [e.originator_version for e in letter_events] == [1, 2]
+    converted = letter_events[1]
+    mapper = app.mapper
+    at = mapper.to_domain_event(converted).timestamp  # type: ignore[attr-defined]  # ours
+    before: LetterAggregate = app.repository.get(root_id("l"), version=1)
+    before.record_conversion("p", date(2025, 2, 1), at)
+    (expected,) = [mapper.to_stored_event(e) for e in before.collect_events()]
+    assert converted == expected
+    rebuilt: LetterAggregate = app.repository.get(root_id("l"))
+    assert (rebuilt.letter.status, rebuilt.letter.conversion) == (
+        "converted",
+        Conversion("p", date(2025, 2, 1)),
+    )
+    assert [e.event.id for e in ledger.events()] == ["l", "p"]  # no record of its own
 
 
 def test_a_stock_eventsourcing_application_reads_the_log(
