@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -20,6 +21,7 @@ from helpers import FakeClock, amendment, loi, pledge, tranche, withdrawal
 from pledgeledger import EVERY, GROUPS, Ledger, LedgerError, Query, TimelinePoint, Totals
 from pledgeledger.cli import cli
 from pledgeledger.domain.periods import period_end
+from pledgeledger.domain.totals import SUMS
 from pledgeledger.projections.timeline import timeline_points
 from pledgeledger.synthetic import generate
 from test_readmodels import BACKENDS, PROPERTY, fresh_target
@@ -33,10 +35,13 @@ def last_points(points: list[TimelinePoint]) -> dict[tuple[str | None, str], Tim
 
 
 def as_totals(points: dict[tuple[str | None, str], TimelinePoint]) -> list[Totals]:
+    """The points as rows of totals, every figure kept (ranges, counts and tied parts too),
+    leaving out those whose every figure is zero (an unbounded high is not zero)."""
+    names = [f.name for f in attrs.fields(Totals)]
     rows = [
-        Totals(p.group, p.key, p.unit, p.pledged, p.allocated, p.delivered, p.intended)
+        Totals(**{name: getattr(p, name) for name in names})
         for p in points.values()
-        if any((p.pledged, p.allocated, p.delivered, p.intended))
+        if any(v is None or v != 0 for v in (getattr(p, name) for name in names[3:]))
     ]
     rows.sort(key=lambda r: (r.key is None, r.key or "", r.unit))
     return rows
@@ -148,6 +153,17 @@ def test_points_are_frozen_and_json_shaped(ledger: Ledger) -> None:
         "delivered": "0",
         "intended": "0",
         "unallocated": "100.50",
+        "pledged_low": "100.50",
+        "pledged_high": "100.50",
+        "allocated_low": "0",
+        "allocated_high": "0",
+        "delivered_low": "0",
+        "delivered_high": "0",
+        "intended_low": "0",
+        "intended_high": "0",
+        "undisclosed": 0,
+        "pledged_toward": "0",
+        "intended_toward": "0",
     }
     with pytest.raises(AttributeError):
         point.pledged = Decimal(1)  # type: ignore[misc]  # frozen: the point of the test
@@ -183,6 +199,12 @@ def test_cli_json_csv_and_table(db: str) -> None:
     ]
     result = run(db, "--every", "year", "--depth", "1", "--format", "csv")
     assert result.exit_code == 0, result.output
+    ranges = [
+        f"{f}_{end}"
+        for f in ("pledged", "allocated", "delivered", "intended")
+        for end in ("low", "high")
+    ]
+    nothing_else = ["0", "0", "0", "0", "0", "0", "0"]  # delivered and intended, undisclosed, tied
     assert list(csv.reader(io.StringIO(result.stdout))) == [
         [
             "period_end",
@@ -193,9 +215,41 @@ def test_cli_json_csv_and_table(db: str) -> None:
             "delivered",
             "intended",
             "unallocated",
+            *ranges,
+            "undisclosed",
+            "pledged_toward",
+            "intended_toward",
         ],
-        ["2025-12-31", "cross-sector", "USD", "60", "0", "0", "0", "60"],
-        ["2025-12-31", "energy", "USD", "40", "40", "0", "0", "0"],
+        [
+            "2025-12-31",
+            "cross-sector",
+            "USD",
+            "60",
+            "0",
+            "0",
+            "0",
+            "60",
+            "60",
+            "60",
+            "0",
+            "0",
+            *nothing_else,
+        ],
+        [
+            "2025-12-31",
+            "energy",
+            "USD",
+            "40",
+            "40",
+            "0",
+            "0",
+            "0",
+            "40",
+            "40",
+            "40",
+            "40",
+            *nothing_else,
+        ],
     ]
     result = run(db, "--by", "pledger", "--every", "month", "--from", "2025-04-01")
     assert result.exit_code == 0, result.output
@@ -227,7 +281,8 @@ def test_cli_usage_errors_exit_2(db: str) -> None:
 
 def test_periods_are_walked_one_by_one_and_quiet_ones_repeat() -> None:
     def change(key: str, day: str, pledged: int) -> tuple[str, str, date, list[Decimal]]:
-        return (key, "USD", date.fromisoformat(day), [Decimal(pledged)] + [Decimal(0)] * 3)
+        rest = [Decimal(0)] * (len(SUMS) - 1)  # ranges, counts, tied parts: none here
+        return (key, "USD", date.fromisoformat(day), [Decimal(pledged), *rest])
 
     changes = [
         change("a", "2025-01-05", 1),
