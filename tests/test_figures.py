@@ -144,7 +144,7 @@ def test_sector_rows_may_be_wider_than_their_tree() -> None:
     pledged, allocated = tree_parts(Decimal(100), root, kids)
     assert pledged.range == Interval(Decimal(0), Decimal(100))
     assert allocated.range == Interval(Decimal(0), Decimal(40))
-    summed = own.range + child
+    summed = own.range.plus(child)
     assert summed == Interval(Decimal(0), Decimal(140))  # wider than the tree's [0, 100]
 
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from operator import add, itemgetter, sub
 from typing import Any
 
-from pledgeledger.domain.figures import Interval, Kids, Part, interval_of, own_part, tree_parts
+from pledgeledger.domain.figures import Kids, held, interval_of, own_range, tree_ranges
 from pledgeledger.domain.records import Bound
 from pledgeledger.domain.totals import ZERO
 from pledgeledger.projections.readmodels import (
@@ -111,8 +112,10 @@ _AT = {name: i for i, name in enumerate(POSTING_FIGURES)}
 V_PLEDGED, V_ALLOCATED, V_DELIVERED, V_INTENDED = (_AT[n] for n in POSTING_FIGURES[:4])
 V_UNDISCLOSED = _AT["undisclosed"]
 FIGURES = len(POSTING_FIGURES)
-_TOTALS_SECTOR = tuple(_AT[n] for n in sums_for("sector"))
-_TOTALS_TREE = tuple(_AT[n] for n in sums_for("agreement"))
+_TOTALS_SECTOR_OF = itemgetter(*(_AT[n] for n in sums_for("sector")))
+_TOTALS_TREE_OF = itemgetter(*(_AT[n] for n in sums_for("agreement")))
+"""A posting's figures as a row's sums, grouped by sector and by agreement, pledger or
+recipient (which read the ``tree_*`` ranges)."""
 
 Bucket = tuple[str, str | None, str, str, str, str, str]
 """sector, agreement, pledger, recipient, unit, world date, recorded time."""
@@ -126,20 +129,34 @@ def _zeros() -> Vector:
     return [ZERO] * FIGURES
 
 
-def _put_range(vector: Vector, prefix: str, part: Part) -> None:
-    vector[_AT[prefix + "_low"]] = part.range.low
-    if part.range.high is None:
-        vector[_AT[prefix + "_open"]] = _ONE
+_RANGES = {
+    prefix: (_AT[prefix + "_low"], _AT[prefix + "_high"], _AT[prefix + "_open"])
+    for prefix in (
+        "pledged",
+        "allocated",
+        "tree_pledged",
+        "tree_allocated",
+        "delivered",
+        "intended",
+    )
+}
+"""Where a figure's range goes in a vector: its low, its finite high, its unbounded count."""
+_PLEDGED, _ALLOCATED, _TREE_PLEDGED, _TREE_ALLOCATED = (
+    _RANGES[p] for p in ("pledged", "allocated", "tree_pledged", "tree_allocated")
+)
+V_PLEDGED_TOWARD, V_TREE_PLEDGED_TOWARD, V_INTENDED_TOWARD = (
+    _AT[n] for n in ("pledged_toward", "tree_pledged_toward", "intended_toward")
+)
+
+
+def _put_range(
+    vector: Vector, at: tuple[int, int, int], low: Decimal, high: Decimal | None
+) -> None:
+    vector[at[0]] = low
+    if high is None:
+        vector[at[2]] = _ONE
     else:
-        vector[_AT[prefix + "_high"]] = part.range.high
-
-
-def _figure(row: list[Any]) -> Interval:
-    return Interval(row[LOW], row[HIGH])
-
-
-def _kids(row: list[Any]) -> Kids:
-    return Kids(row[KAMT], row[KLOW], row[KHIGH], int(row[KOPEN]))
+        vector[at[1]] = high
 
 
 def _as_child(row: list[Any]) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -157,47 +174,52 @@ def _node_vector(row: list[Any], kids: Kids | None = None) -> Vector:
     (allocated too, for a tranche), and for a pledge its whole tree's part (the ``tree_*``
     figures, which only totals by agreement, pledger or recipient read). ``kids`` replaces what
     its row says its tranches add up to (for a restated date)."""
-    vector = _zeros()
+    vector = [ZERO] * FIGURES
     if not row[ACTIVE]:
         return vector
-    figure = _figure(row)
-    kids = _kids(row) if kids is None else kids
-    own = own_part(row[AMOUNT], figure, kids)
-    vector[V_PLEDGED] = own.headline
-    _put_range(vector, "pledged", own)
+    if kids is None:
+        kids = Kids(row[KAMT], row[KLOW], row[KHIGH], int(row[KOPEN]))
+    amount, low, high = row[AMOUNT], row[LOW], row[HIGH]
+    k_amount, k_low, k_high, k_open = kids
+    headline, own_low, own_high = own_range(amount, low, high, k_amount, k_low, k_high, k_open)
+    vector[V_PLEDGED] = headline
+    _put_range(vector, _PLEDGED, own_low, own_high)
     if row[PARENT] is not None:
-        vector[V_ALLOCATED] = own.headline
-        _put_range(vector, "allocated", own)
+        vector[V_ALLOCATED] = headline
+        _put_range(vector, _ALLOCATED, own_low, own_high)
     else:
-        pledged, allocated = tree_parts(row[AMOUNT], figure, kids)
-        _put_range(vector, "tree_pledged", pledged)
-        _put_range(vector, "tree_allocated", allocated)
+        pledged, allocated = tree_ranges(amount, low, high, k_amount, k_low, k_high, k_open)
+        _put_range(vector, _TREE_PLEDGED, pledged[1], pledged[2])
+        _put_range(vector, _TREE_ALLOCATED, allocated[1], allocated[2])
         if row[TOWARD] is not None:
-            vector[_AT["pledged_toward"]] = own.headline
-            vector[_AT["tree_pledged_toward"]] = pledged.headline
-    if row[AMOUNT] is None:
+            vector[V_PLEDGED_TOWARD] = headline
+            vector[V_TREE_PLEDGED_TOWARD] = pledged[0]
+    if amount is None:
         vector[V_UNDISCLOSED] = _ONE
     return vector
 
 
 def _leaf_vector(row: list[Any]) -> Vector:
     """What an active delivery (delivered) or LOI (intended) adds to the totals."""
-    vector = _zeros()
+    vector = [ZERO] * FIGURES
     if not row[ACTIVE]:
         return vector
-    prefix = "delivered" if row[TYPE] == "delivery" else "intended"
-    part = Part.of(row[AMOUNT] or ZERO, row[LOW], row[HIGH])
-    vector[_AT[prefix]] = part.headline
-    _put_range(vector, prefix, part)
+    headline, low, high = held(row[AMOUNT] or ZERO, row[LOW], row[HIGH])
+    if row[TYPE] == "delivery":
+        vector[V_DELIVERED] = headline
+        _put_range(vector, _RANGES["delivered"], low, high)
+    else:
+        vector[V_INTENDED] = headline
+        _put_range(vector, _RANGES["intended"], low, high)
+        if row[TOWARD] is not None:
+            vector[V_INTENDED_TOWARD] = headline
     if row[AMOUNT] is None:
         vector[V_UNDISCLOSED] = _ONE
-    if prefix == "intended" and row[TOWARD] is not None:
-        vector[_AT["intended_toward"]] = part.headline
     return vector
 
 
 def _minus(after: Vector, before: Vector) -> Vector:
-    return [a - b for a, b in zip(after, before, strict=True)]
+    return list(map(sub, after, before))
 
 
 def _figure_of(entry: dict[str, Any], bound: str | None = None) -> tuple[Any, ...]:
@@ -334,9 +356,7 @@ class Folder:
         if sums is None:
             self.buckets[key] = list(vector)
         else:
-            for i, value in enumerate(vector):
-                if value:
-                    sums[i] += value
+            sums[:] = map(add, sums, vector)
 
     def _update(
         self,
@@ -349,26 +369,30 @@ class Folder:
         post: bool = True,
     ) -> None:
         """Change a pledge's or tranche's row by ``change(row)`` and post what that changes:
-        its own vector and those of its ancestors, whose ``kids_*`` follow it up the tree
-        (``post=False``: change the rows only, the caller posts)."""
-        chain = self._chain(record_id, row)
-        before = [_node_vector(r) for _, r in chain] if post else []
+        its own vector and those of its ancestors, whose ``kids_*`` follow it up the tree as
+        far as what each adds to its parent changes (``post=False``: change the rows only,
+        the caller posts)."""
+        was = _node_vector(row) if post else None
         old = _as_child(row)
         change(row)
         self._touch(record_id, row)
+        if was is not None:
+            self._post(row, row[SECTOR], day, at, _minus(_node_vector(row), was))
         new = _as_child(row)
-        for node_id, node in chain[1:]:
-            if new == old:
-                break
+        node = row
+        while new != old and node[PARENT] is not None:
+            node_id = node[PARENT]
+            node = self._must(node_id, record_id)
+            was = _node_vector(node) if post else None
             old_parent = _as_child(node)
             node[KAMT] += new[0] - old[0]
             node[KLOW] += new[1] - old[1]
             node[KHIGH] += new[2] - old[2]
             node[KOPEN] += new[3] - old[3]
             self._touch(node_id, node)
+            if was is not None:
+                self._post(node, node[SECTOR], day, at, _minus(_node_vector(node), was))
             old, new = old_parent, _as_child(node)
-        for (_, node), was in zip(chain, before, strict=False):
-            self._post(node, node[SECTOR], day, at, _minus(_node_vector(node), was))
 
     def _leaf(self, row: list[Any], change: Any, day: str, at: str) -> None:
         """Change a delivery's or LOI's row by ``change(row)`` and post the difference."""
@@ -485,8 +509,9 @@ class Folder:
                 lambda: self._update(record_id, row, enter, day, at, post=False),
             )
         else:
-            root[LATEST] = day
-            self._touch(root_id, root)
+            if root[LATEST] is None or day > root[LATEST]:
+                root[LATEST] = day
+                self._touch(root_id, root)
             self._update(record_id, row, enter, day, at)
         self._convert(entry, day, at)
 
@@ -663,6 +688,7 @@ class Folder:
         totals = self.totals
         base = self.tables.position(tx) if self.buckets else 0
         rows = []
+        sector_sums, tree_sums = _TOTALS_SECTOR_OF, _TOTALS_TREE_OF
         for (sector, agreement, pledger, recipient, unit, day, at), sums in self.buckets.items():
             if not any(sums):
                 continue
@@ -683,22 +709,22 @@ class Folder:
                     unit,
                     day,
                     at,
-                    *(num(v) if v else None for v in sums),
+                    *[num(v) if v else None for v in sums],
                     base,
                 )
             )
-            for key, picks in (
-                (("sector", sector, unit), _TOTALS_SECTOR),
-                (("agreement", agreement or "", unit), _TOTALS_TREE),
-                (("pledger", pledger, unit), _TOTALS_TREE),
-                (("recipient", recipient, unit), _TOTALS_TREE),
+            by_sector, by_tree = sector_sums(sums), tree_sums(sums)
+            for key, picked in (
+                (("sector", sector, unit), by_sector),
+                (("agreement", agreement or "", unit), by_tree),
+                (("pledger", pledger, unit), by_tree),
+                (("recipient", recipient, unit), by_tree),
             ):
                 found = totals.get(key)
                 if found is None:
-                    totals[key] = [sums[i] for i in picks]
+                    totals[key] = list(picked)
                 else:
-                    for j, i in enumerate(picks):
-                        found[j] += sums[i]
+                    found[:] = map(add, found, picked)
         self.buckets.clear()
         columns = ", ".join(POSTING_FIGURES)
         marks = ", ".join("?" * (len(POSTING_FIGURES) + 8))
