@@ -536,3 +536,84 @@ def test_reports_and_toward_never_change_a_headline_sum(data: st.DataObject) -> 
                 for name in shape:
                     if not name.endswith("_toward"):
                         assert shape[name] == other[name], (by, key, name)
+
+
+# -- what people read ------------------------------------------------------------------------
+
+
+def test_show_words_every_figure_with_its_bound(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pledgeledger.cli import cli
+
+    db = str(tmp_path / "show.db")
+    with Ledger.open(db) as ledger:
+        ledger.record(
+            pledge("p", f"550{B}", on=D),
+            tranche("t2", "p", f"80{B}", on=D),
+            amendment("t2-fix", "t2", f"73{B}", bound="up_to", on=D),
+            loi("l", f"100{B}", on=D) | {"bound": "up_to", "toward": "p"},
+            loi("c", "5", on=D),
+            pledge("q", "5", on="2025-02-01") | {"converts": "c", "due_by": "2025-03-01"},
+        )
+        ledger.record(lapse("q-lapsed", "q", on="2025-04-01"))
+    runner = CliRunner()
+
+    def show(record_id: str) -> str:
+        result = runner.invoke(cli, ["--db", db, "show", record_id])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    tree = show("p")
+    assert "amendment t2-fix: 80B → up to 73B" in tree
+    assert "tied toward it: 1 record(s) summing 100B (0–100B), beside headroom 477B" in tree
+    assert "l  loi  up to 100B USD" in tree
+    letter = show("l")
+    assert "letter of intent  up to 100B USD" in letter  # "up to" is never dropped
+    assert "range 0–100B" in letter
+    assert "[converted]" in show("c")
+    assert "converted into q on 2025-02-01" in show("c")
+    converting = show("q")
+    assert "[lapsed]" in converting
+    assert "converts letter of intent c" in converting
+    assert "due by 2025-03-01" in converting
+    conflicts = runner.invoke(cli, ["--db", db, "conflicts"])
+    assert conflicts.exit_code == 0
+    assert conflicts.stdout.startswith("t2  USD  counted up to 73B")
+    overdue = runner.invoke(cli, ["--db", db, "overdue", "--as-of", "2025-03-15"])
+    assert overdue.exit_code == 0
+    assert overdue.stdout.splitlines()[2].split()[:3] == ["q", "pledge", "2025-03-01"]
+    quiet = runner.invoke(cli, ["--db", db, "overdue", "--as-of", "2025-05-01"])
+    assert "(nothing overdue)" in quiet.stdout  # lapsed by then
+
+
+def test_the_chart_draws_intended_beside_pledged_with_ranges_and_scale_words() -> None:
+    from pledgeledger.plugins.builtin.chart_exporter import _totals_chart
+    from pledgeledger.plugins.exporter import ExportOptions
+    from pledgeledger.view import LedgerView
+
+    with Ledger.open(":memory:") as ledger:
+        ledger.import_files([EXAMPLE])
+        fig = _totals_chart(LedgerView.of(ledger), ExportOptions(what="totals", by="agreement"))
+        as_of = LedgerView.of(ledger, as_of=date(2026, 1, 1))
+        dated = _totals_chart(as_of, ExportOptions(what="totals", by="agreement"))
+    title = fig.get_suptitle()
+    assert "as of 2026-03-19" in title
+    assert "log position" not in title
+    assert "as of 2026-01-01" in dated.get_suptitle()
+    usd = next(ax for ax in fig.axes if ax.get_title(loc="left") == "in USD")
+    from matplotlib.patches import Rectangle
+
+    bars = [p for p in usd.patches if isinstance(p, Rectangle) and p.get_width() > 0]
+    intended = [p for p in bars if p.get_hatch() == "//"]
+    assert intended
+    # Never stacked: every intended bar starts at zero, in a slot of its own.
+    assert all(p.get_x() == 0 for p in intended)
+    pledged_slots = {round(p.get_y(), 6) for p in bars if p.get_hatch() != "//"}
+    assert not pledged_slots & {round(p.get_y(), 6) for p in intended}
+    labels = [t.get_text() for t in usd.texts]
+    assert any("550B pledged" in text for text in labels)
+    assert any("345B intended (105B–)" in text for text in labels)
+    whiskers = [line for line in usd.get_lines() if line.get_label() != "range (low to high)"]
+    assert whiskers  # ranges drawn
+    assert usd.get_legend_handles_labels()[1].count("range (low to high)") == 1
